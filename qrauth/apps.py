@@ -1,0 +1,38 @@
+"""App configuration: registers the system checks and the logout hook."""
+
+import logging
+
+from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_out
+
+logger = logging.getLogger(__name__)
+
+
+def _cancel_orders_on_logout(sender, request, user, **kwargs):
+    """A browser that signs out takes its open QR codes with it.
+
+    Runs before Django flushes the session, while the binding is still there.
+    Logging out must work while Redis is down, so a failure is only logged.
+    """
+    from . import binding, store
+
+    if request is None or not hasattr(request, "session"):
+        return
+    bound = binding.bound_order(request, "handoff")
+    if bound is None:
+        return
+    try:
+        store.cancel_order(*bound)
+    except store.StoreUnavailable:
+        logger.warning("qrauth: could not cancel an order at logout: Redis is unreachable")
+
+
+class QRAuthConfig(AppConfig):
+    name = "qrauth"
+    verbose_name = "QR code sign-in"
+    default_auto_field = "django.db.models.AutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the checks)
+
+        user_logged_out.connect(_cancel_orders_on_logout, dispatch_uid="qrauth.logout")

@@ -1,0 +1,104 @@
+"""System checks: the mistakes that make QR sign-in fail or unsafe.
+
+Messages and hints are data, so each can be read (and tested) on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.checks import Error, Warning, register
+from django.utils.module_loading import import_string
+
+from .conf import setting_errors
+
+BACKEND = "qrauth.backends.QRAuthBackend"
+
+E001 = (
+    "qrauth needs django.contrib.sessions.middleware.SessionMiddleware.",
+    "Add it to MIDDLEWARE: codes are bound to the browser's session.",
+)
+E002 = (
+    "qrauth needs django.contrib.auth.middleware.AuthenticationMiddleware.",
+    "Add it to MIDDLEWARE, after SessionMiddleware.",
+)
+E003 = (
+    f"{BACKEND} is not in AUTHENTICATION_BACKENDS: no QR code can sign anyone in.",
+    f'Add "{BACKEND}" to AUTHENTICATION_BACKENDS, next to ModelBackend.',
+)
+E004_HINT = "Fix the setting in your settings module; README.rst lists every setting."
+W001 = (
+    "Sessions are kept in a cache that is not shared between processes ({backend}).",
+    "The desktop and the phone reach different worker processes: use the database, "
+    "cached_db, or a shared cache (Redis, Memcached) for SESSION_ENGINE.",
+)
+W002 = (
+    "Redis is not reachable: QR pages answer 503 until it is ({error}).",
+    "Check AUTH_QR_CODE_REDIS_URL, AUTH_QR_CODE_REDIS_KWARGS or "
+    "AUTH_QR_CODE_REDIS_CLIENT_FACTORY, and that Redis is running.",
+)
+
+_LOCAL_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+def _middleware(**kwargs: Any) -> list[Error]:
+    middleware = django_settings.MIDDLEWARE or []
+    errors = []
+    if "django.contrib.sessions.middleware.SessionMiddleware" not in middleware:
+        errors.append(Error(E001[0], hint=E001[1], id="qrauth.E001"))
+    if "django.contrib.auth.middleware.AuthenticationMiddleware" not in middleware:
+        errors.append(Error(E002[0], hint=E002[1], id="qrauth.E002"))
+    return errors
+
+
+def _has_backend() -> bool:
+    from .backends import QRAuthBackend
+
+    for path in django_settings.AUTHENTICATION_BACKENDS:
+        try:
+            backend = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(backend, type) and issubclass(backend, QRAuthBackend):
+            return True
+    return False
+
+
+def _backend(**kwargs: Any) -> list[Error]:
+    if _has_backend():
+        return []
+    return [Error(E003[0], hint=E003[1], id="qrauth.E003")]
+
+
+def _settings(**kwargs: Any) -> list[Error]:
+    return [Error(message, hint=E004_HINT, id="qrauth.E004") for message in setting_errors()]
+
+
+def _session_engine(**kwargs: Any) -> list[Warning]:
+    if django_settings.SESSION_ENGINE != "django.contrib.sessions.backends.cache":
+        return []
+    alias = getattr(django_settings, "SESSION_CACHE_ALIAS", "default")
+    backend = django_settings.CACHES.get(alias, {}).get("BACKEND", "")
+    if backend not in _LOCAL_CACHES:
+        return []
+    return [Warning(W001[0].format(backend=backend), hint=W001[1], id="qrauth.W001")]
+
+
+def _redis(**kwargs: Any) -> list[Warning]:
+    from . import store
+
+    if setting_errors():
+        return []  # E004 already says what to fix first
+    try:
+        store.ping()
+    except store.StoreUnavailable as exc:
+        return [Warning(W002[0].format(error=exc), hint=W002[1], id="qrauth.W002")]
+    return []
+
+
+for _check in (_middleware, _backend, _settings, _session_engine, _redis):
+    register(_check, "qrauth")

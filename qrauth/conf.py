@@ -1,0 +1,98 @@
+"""The AUTH_QR_CODE_* settings: defaults, validation, read live.
+
+Every read goes to ``django.conf.settings``, so ``override_settings`` in tests
+and settings changed at runtime take effect without plumbing. A bad value
+raises ``ImproperlyConfigured`` naming the setting and what it must be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = ["DEFAULTS", "settings", "setting_errors"]
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _optional_str(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _non_empty_str(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _base_url(value: Any) -> bool:
+    # An origin only: the path comes from the URLconf (and SCRIPT_NAME).
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and parts.path in ("", "/")
+
+
+def _key_prefix(value: Any) -> bool:
+    # Braces would break the per-order hash tag that keeps Redis Cluster happy.
+    return _non_empty_str(value) and "{" not in value and "}" not in value
+
+
+# name: (default, validator, what a valid value looks like)
+_SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
+    "EXPIRATION_TIME": (300, _positive_int, "a positive integer (seconds)"),
+    "REDIRECT_URL": ("/", _non_empty_str, "a non-empty URL or path"),
+    "REDIS_KWARGS": ({}, lambda v: isinstance(v, dict), "a dict of redis.Redis arguments"),
+    "REDIS_URL": (None, _optional_str, "None or a redis:// / rediss:// / unix:// URL"),
+    "REDIS_CLIENT_FACTORY": (None, _optional_str, "None or a dotted path to a callable"),
+    "REDIS_FAILURE_BACKOFF": (5, _positive_number, "a positive number of seconds"),
+    "BASE_URL": (None, _base_url, "None or an origin such as 'https://example.com' (no path)"),
+    "KEY_PREFIX": ("qrauth", _key_prefix, "a non-empty string without braces"),
+    "IMAGE_BOX_SIZE": (8, _positive_int, "a positive integer (pixels per module)"),
+}
+
+DEFAULTS: dict[str, Any] = {name: spec[0] for name, spec in _SPEC.items()}
+
+
+def _check(name: str, value: Any) -> str | None:
+    """Return an actionable error for a bad value, or None."""
+    _, is_valid, expected = _SPEC[name]
+    if is_valid(value):
+        return None
+    return f"AUTH_QR_CODE_{name} must be {expected}, got {value!r}."
+
+
+def setting_errors() -> list[str]:
+    """Every invalid AUTH_QR_CODE_* setting, for the system checks."""
+    errors = (_check(name, _raw(name)) for name in _SPEC)
+    return [error for error in errors if error]
+
+
+def _raw(name: str) -> Any:
+    return getattr(django_settings, f"AUTH_QR_CODE_{name}", DEFAULTS[name])
+
+
+class _Settings:
+    """``settings.EXPIRATION_TIME`` reads ``AUTH_QR_CODE_EXPIRATION_TIME`` live."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in _SPEC:
+            raise AttributeError(name)
+        value = _raw(name)
+        error = _check(name, value)
+        if error:
+            raise ImproperlyConfigured(error)
+        return value
+
+
+settings = _Settings()

@@ -1,0 +1,306 @@
+"""Orders in Redis: the only module that talks to Redis.
+
+An order is one small hash at ``<prefix>:{<order ref>}``. The braces are a
+hash tag, so every script below touches a single hash slot and runs
+unchanged on Redis Cluster. The order ref is a keyed hash of the public
+order id, so nothing stored here can be turned back into a URL.
+
+Every state transition is one Lua script: two phones racing for one code
+cannot both win, because Redis runs a script from start to end alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from . import tokens
+from .conf import settings
+
+__all__ = [
+    "Order",
+    "StoreUnavailable",
+    "cancel_order",
+    "consume_order",
+    "get_redis",
+    "issue_order",
+    "mint_static_code",
+    "order_key",
+    "peek_order",
+    "ping",
+    "record_scan",
+]
+
+logger = logging.getLogger(__name__)
+
+# States as stored (one byte each keeps an order small).
+PENDING, SCANNED, CONSUMED, CANCELLED = "p", "s", "c", "x"
+HANDOFF = "h"
+_STATE_NAMES = {
+    PENDING: "pending",
+    SCANNED: "scanned",
+    CONSUMED: "consumed",
+    CANCELLED: "cancelled",
+}
+
+# Longest device description kept; it is shown, never parsed.
+_DEVICE_MAX = 80
+
+
+class StoreUnavailable(Exception):
+    """Redis cannot be reached now; the caller answers 503."""
+
+
+@dataclass(frozen=True)
+class Order:
+    ref: str
+    state: str
+    user_id: str
+    auth_digest: str
+    created: int
+    device: str
+    minted: bool
+
+    @property
+    def state_name(self) -> str:
+        return _STATE_NAMES.get(self.state, "unknown")
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (PENDING, SCANNED)
+
+
+# Fields, in the order every script returns them.
+_FIELDS = ("s", "u", "a", "t", "d", "m")
+
+_ISSUE = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+# The binding is compared inside Redis. Both sides are HMAC digests the
+# client cannot steer byte by byte, so the comparison's timing leaks nothing.
+_MINT = """
+local b, u, s = unpack(redis.call('HMGET', KEYS[1], 'b', 'u', 's'))
+if b ~= ARGV[1] or u ~= ARGV[2] or (s ~= 'p' and s ~= 's') then return 0 end
+redis.call('HSET', KEYS[1], 'm', '1')
+return 1
+"""
+
+_SCAN = """
+local s, m = unpack(redis.call('HMGET', KEYS[1], 's', 'm'))
+if (s == 'p' or s == 's') and m == '1' then
+  redis.call('HSET', KEYS[1], 's', 's', 'd', ARGV[1])
+end
+return redis.call('HMGET', KEYS[1], 's', 'u', 'a', 't', 'd', 'm')
+"""
+
+_CONSUME = """
+local s, m = unpack(redis.call('HMGET', KEYS[1], 's', 'm'))
+if (s ~= 'p' and s ~= 's') or m ~= '1' then return false end
+redis.call('HSET', KEYS[1], 's', 'c', 'd', ARGV[1])
+return redis.call('HMGET', KEYS[1], 's', 'u', 'a', 't', 'd', 'm')
+"""
+
+_CANCEL = """
+local b, s = unpack(redis.call('HMGET', KEYS[1], 'b', 's'))
+if b ~= ARGV[1] or (s ~= 'p' and s ~= 's') then return 0 end
+redis.call('HSET', KEYS[1], 's', 'x')
+return 1
+"""
+
+
+# -- the client ---------------------------------------------------------------
+
+_client_lock = threading.Lock()
+_client: Any = None
+_scripts: dict[str, Any] = {}
+
+
+def _build_client() -> Any:
+    factory_path = settings.REDIS_CLIENT_FACTORY
+    if factory_path:
+        return import_string(factory_path)()
+    kwargs = dict(settings.REDIS_KWARGS)
+    # Fail in about a second rather than hang a worker; one retry on a fresh
+    # connection rides over a Redis restart that dropped pooled sockets.
+    kwargs.setdefault("socket_timeout", 1.0)
+    kwargs.setdefault("socket_connect_timeout", 1.0)
+    kwargs.setdefault("retry", Retry(NoBackoff(), 1))
+    url = settings.REDIS_URL
+    if url:
+        return redis.Redis.from_url(url, **kwargs)
+    return redis.Redis(**kwargs)
+
+
+def get_redis() -> Any:
+    """The process-wide Redis client (one connection pool per process)."""
+    global _client
+    if _client is None:
+        with _client_lock:
+            if _client is None:
+                _client = _build_client()
+    return _client
+
+
+def _script(name: str, source: str) -> Any:
+    script = _scripts.get(name)
+    if script is None:
+        script = _scripts[name] = get_redis().register_script(source)
+    return script
+
+
+@receiver(setting_changed)
+def _reset_client(setting: str, **kwargs: Any) -> None:
+    if setting.startswith("AUTH_QR_CODE_REDIS"):
+        reset_client()
+
+
+def reset_client() -> None:
+    """Forget the client, so the next call builds one from current settings."""
+    global _client
+    with _client_lock:
+        _client = None
+        _scripts.clear()
+        _breaker.reset()
+
+
+# -- failing fast while Redis is down -----------------------------------------
+
+
+class _Breaker:
+    """After a failure, refuse calls for a while instead of waiting on Redis.
+
+    Waiting screens poll; without this, an outage would tie up every worker
+    in socket timeouts. Logs once when Redis goes away and once when it is
+    back, not once per request.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.open_until = 0.0
+        self.down = False
+
+    def call(self, operation: Any) -> Any:
+        if _clock() < self.open_until:
+            raise StoreUnavailable("redis is down; not retrying yet")
+        try:
+            result = operation()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._failed(exc)
+            raise StoreUnavailable(str(exc)) from exc
+        if self.down:
+            self.down = False
+            logger.warning("qrauth: Redis is reachable again")
+        return result
+
+    def _failed(self, exc: Exception) -> None:
+        self.open_until = _clock() + settings.REDIS_FAILURE_BACKOFF
+        if not self.down:
+            self.down = True
+            logger.warning(
+                "qrauth: Redis is unreachable (%s: %s); answering 503 and retrying "
+                "every %s s (AUTH_QR_CODE_REDIS_FAILURE_BACKOFF)",
+                type(exc).__name__,
+                exc,
+                settings.REDIS_FAILURE_BACKOFF,
+            )
+
+
+def _clock() -> float:
+    return time.monotonic()
+
+
+_breaker = _Breaker()
+
+
+def _run(name: str, source: str, order_id: str, *args: Any) -> Any:
+    script = _script(name, source)
+    return _breaker.call(lambda: script(keys=[order_key(order_id)], args=list(args)))
+
+
+# -- orders -------------------------------------------------------------------
+
+
+def order_key(order_id: str) -> str:
+    """The Redis key of an order: prefix plus a hash tag of its ref."""
+    return f"{settings.KEY_PREFIX}:{{{tokens.order_ref(order_id)}}}"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _order(order_id: str, values: Any) -> Order | None:
+    if not values or values[0] is None:
+        return None
+    state, user_id, auth, created, device, minted = (_text(v) for v in values)
+    return Order(
+        ref=tokens.order_ref(order_id),
+        state=state,
+        user_id=user_id,
+        auth_digest=auth,
+        created=int(created or 0),
+        device=device,
+        minted=minted == "1",
+    )
+
+
+def issue_order(order_id: str, user_id: Any, auth_digest: str, binding_digest: str) -> None:
+    """Store a new pending hand-off order that lives EXPIRATION_TIME seconds."""
+    fields = {
+        "f": HANDOFF,
+        "s": PENDING,
+        "u": str(user_id),
+        "a": auth_digest,
+        "b": binding_digest,
+        "t": int(time.time()),
+    }
+    flat = [item for pair in fields.items() for item in pair]
+    _run("issue", _ISSUE, order_id, settings.EXPIRATION_TIME, *flat)
+
+
+def mint_static_code(order_id: str, binding_digest: str, user_id: Any) -> bool:
+    """Let the static code of an open order sign in; only its own browser may."""
+    return bool(_run("mint", _MINT, order_id, binding_digest, str(user_id)))
+
+
+def record_scan(order_id: str, device: str) -> Order | None:
+    """A GET of the scan URL: note the device; never moves past "scanned"."""
+    return _order(order_id, _run("scan", _SCAN, order_id, device[:_DEVICE_MAX]))
+
+
+def peek_order(order_id: str) -> Order | None:
+    """Read an order without changing it (HEAD requests)."""
+    key = order_key(order_id)
+    return _order(order_id, _breaker.call(lambda: get_redis().hmget(key, *_FIELDS)))
+
+
+def consume_order(order_id: str, device: str) -> Order | None:
+    """Use the order up; exactly one caller ever gets it back."""
+    return _order(order_id, _run("consume", _CONSUME, order_id, device[:_DEVICE_MAX]))
+
+
+def cancel_order(order_id: str, binding_digest: str) -> bool:
+    """Cancel an open order, if ``binding_digest`` is its issuing browser's."""
+    return bool(_run("cancel", _CANCEL, order_id, binding_digest))
+
+
+def ping() -> None:
+    """Raise StoreUnavailable unless Redis answers now."""
+    _breaker.call(lambda: get_redis().ping())

@@ -1,0 +1,99 @@
+"""Secrets, keyed hashes and the scan token that goes into a QR code.
+
+Anything that appears in a URL or a QR code reaches Redis only as a keyed
+hash (HMAC with SECRET_KEY), so a Redis dump or MONITOR yields nothing that
+can be turned back into a working URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import re
+import secrets
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils.crypto import salted_hmac
+
+__all__ = [
+    "auth_digest",
+    "binding_digest",
+    "is_order_id",
+    "keyed_hash",
+    "new_secret",
+    "order_ref",
+    "parse_scan_token",
+    "scan_token",
+    "static_code",
+]
+
+# 16 random bytes: 128 bits, 22 base64url characters.
+_SECRET_BYTES = 16
+_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def new_secret() -> str:
+    """A fresh random token with 128 bits of entropy, URL-safe."""
+    return _b64(secrets.token_bytes(_SECRET_BYTES))
+
+
+def keyed_hash(purpose: str, value: str) -> str:
+    """HMAC-SHA256 of ``value`` under SECRET_KEY, separated by ``purpose``.
+
+    Truncated to 128 bits: enough against forgery and collisions, and short
+    enough to keep Redis keys and QR codes small.
+    """
+    mac = salted_hmac(f"qrauth.{purpose}", value, algorithm="sha256")
+    return _b64(mac.digest()[:_SECRET_BYTES])
+
+
+def order_ref(order_id: str) -> str:
+    """The name an order goes by in Redis and in logs; useless in a URL."""
+    return keyed_hash("order", order_id)
+
+
+def binding_digest(binding_secret: str) -> str:
+    """What the order keeps of the secret in the issuing browser's session."""
+    return keyed_hash("binding", binding_secret)
+
+
+def auth_digest(user: AbstractBaseUser) -> str:
+    """Changes when the user's password does, like Django's session hash."""
+    return keyed_hash("auth", user.get_session_auth_hash())
+
+
+def static_code(order_id: str) -> str:
+    """The long-lived code of a plain (not animated) QR image.
+
+    Derived, never stored: Redis only keeps a flag saying it was minted.
+    """
+    return keyed_hash("static", order_id)
+
+
+def scan_token(order_id: str) -> str:
+    """The one path argument of the scan URL: ``<order id>.<code>``."""
+    return f"{order_id}.{static_code(order_id)}"
+
+
+def parse_scan_token(token: str) -> str | None:
+    """The order id of a well-formed, authentic scan token, else None.
+
+    Checked in constant time before Redis is asked, so guessed or tampered
+    tokens cost no round trip and reveal nothing through timing.
+    """
+    order_id, dot, code = token.partition(".")
+    if not dot or not _SECRET_RE.fullmatch(order_id):
+        return None
+    expected = static_code(order_id)
+    if not hmac.compare_digest(code.encode(), expected.encode()):
+        return None
+    return order_id
+
+
+def is_order_id(value: str) -> bool:
+    """Whether ``value`` has the shape of an order id (says nothing else)."""
+    return bool(_SECRET_RE.fullmatch(value))

@@ -1,0 +1,61 @@
+"""What every qrauth view shares: protective headers and the Redis-down page."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from ..conf import settings
+from ..store import StoreUnavailable
+
+__all__ = ["protected", "safe_next"]
+
+logger = logging.getLogger(__name__)
+
+View = Callable[..., HttpResponse]
+
+
+def _unavailable(request: HttpRequest) -> HttpResponse:
+    response = render(request, "qrauth/unavailable.html", status=503)
+    response["Retry-After"] = str(int(settings.REDIS_FAILURE_BACKOFF))
+    return response
+
+
+def protected(view: View) -> View:
+    """Headers for pages and images that carry or use a code, and a 503 page
+    for people (never a traceback) while Redis is unreachable.
+
+    No framing (a code in a frame is a code an attacker's page can show),
+    no caching (a code in a cache outlives its order), no Referer (the scan
+    URL must not leak to whatever a page links to).
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            response = view(request, *args, **kwargs)
+        except StoreUnavailable:
+            response = _unavailable(request)
+        add_never_cache_headers(response)
+        response["X-Frame-Options"] = "DENY"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapper
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """``next`` from the form or query string if it stays on this site."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default

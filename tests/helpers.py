@@ -1,0 +1,33 @@
+"""Small helpers the tests share: reading the QR a page shows."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlsplit
+
+import zxingcpp
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+
+def decode_png(png: bytes) -> str:
+    """The text of the one QR code in a PNG, via zxing-cpp."""
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(results) == 1, f"expected one QR code, found {len(results)}"
+    return results[0].text
+
+
+def open_qr_page(desktop: Client) -> str:
+    """Load the QR page as ``desktop``; return the page's auth_code."""
+    response = desktop.get(reverse("qr_code_page"))
+    assert response.status_code == 200
+    return response.context["auth_code"]
+
+
+def scan(desktop: Client) -> str:
+    """Open the QR page, fetch the image, decode it; return the scan URL's path."""
+    auth_code = open_qr_page(desktop)
+    response = desktop.get(reverse("auth_qr_code", args=[auth_code]))
+    assert response.status_code == 200
+    return urlsplit(decode_png(response.content)).path

@@ -1,0 +1,69 @@
+"""Settings for the test suite."""
+
+import os
+import tempfile
+
+SECRET_KEY = "tests-only-secret-key"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1", "example.com", "phone.example"]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "qrauth",
+    "tests",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tests.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+            ],
+        },
+    },
+]
+
+# A file, not memory: the concurrency tests share it between threads.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+        "OPTIONS": {"timeout": 30},
+        "TEST": {
+            "NAME": os.path.join(tempfile.gettempdir(), f"qrauth-tests-{os.getpid()}.sqlite3")
+        },
+    }
+}
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "qrauth.backends.QRAuthBackend",
+]
+
+# Fast hashing: the suite creates many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LOGIN_URL = "/accounts/login/"
+STATIC_URL = "/static/"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+AUTH_QR_CODE_REDIS_CLIENT_FACTORY = "tests.redis_servers.current_client"

@@ -1,0 +1,361 @@
+"""The hand-off flow end to end: desktop shows a QR code, a phone signs in."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth.signals import user_logged_in
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from qrauth import signals, store, tokens
+
+from .helpers import decode_png, open_qr_page, scan
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
+
+INVALID = reverse("invalid_auth_code")
+
+
+def signed_in_as(client: Client) -> str | None:
+    user_id = client.session.get(SESSION_KEY)
+    if user_id is None:
+        return None
+    return get_user_model().objects.get(pk=user_id).get_username()
+
+
+# -- the QR page and its image ---------------------------------------------------
+
+
+def test_qr_page_requires_login(client):
+    response = client.get(reverse("qr_code_page"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/qr/")
+
+
+def test_qr_page_renders_the_image_of_its_order(desktop):
+    response = desktop.get(reverse("qr_code_page"))
+    auth_code = response.context["auth_code"]
+    assert reverse("auth_qr_code", args=[auth_code]) in response.content.decode()
+
+
+def test_image_is_an_opaque_png_of_the_absolute_scan_url(desktop):
+    auth_code = open_qr_page(desktop)
+    response = desktop.get(reverse("auth_qr_code", args=[auth_code]))
+    assert response["Content-Type"] == "image/png"
+    url = decode_png(response.content)
+    assert url.startswith("http://testserver/qr/")
+    assert auth_code not in urlsplit(url).path.split(".")[1]  # the code is not the handle
+
+
+def test_image_as_svg(desktop):
+    auth_code = open_qr_page(desktop)
+    response = desktop.get(reverse("auth_qr_code", args=[auth_code]), {"format": "svg"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert response.content.startswith(b"<svg")
+
+
+def test_image_rejects_an_unknown_format(desktop):
+    auth_code = open_qr_page(desktop)
+    response = desktop.get(reverse("auth_qr_code", args=[auth_code]), {"format": "gif"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("who", ["anonymous", "same user, other browser", "other user"])
+def test_image_is_404_for_anyone_but_the_issuing_browser(desktop, alice, who):
+    auth_code = open_qr_page(desktop)
+    other = Client()
+    if who == "same user, other browser":
+        other.force_login(alice)
+    elif who == "other user":
+        other.force_login(get_user_model().objects.create_user("mallory"))
+    assert other.get(reverse("auth_qr_code", args=[auth_code])).status_code == 404
+
+
+def test_image_of_a_replaced_order_is_404(desktop):
+    first = open_qr_page(desktop)
+    open_qr_page(desktop)
+    assert desktop.get(reverse("auth_qr_code", args=[first])).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["qr_code_page", "image", "confirm"])
+def test_protective_headers(desktop, phone, name):
+    if name == "qr_code_page":
+        response = desktop.get(reverse("qr_code_page"))
+    elif name == "image":
+        response = desktop.get(reverse("auth_qr_code", args=[open_qr_page(desktop)]))
+    else:
+        response = phone.get(scan(desktop))
+    assert response["X-Frame-Options"] == "DENY"
+    assert "no-store" in response["Cache-Control"]
+    assert response["Referrer-Policy"] == "no-referrer"
+
+
+# -- scanning: GET and HEAD never sign in ---------------------------------------
+
+
+def test_get_asks_and_does_not_sign_in(desktop, phone):
+    path = scan(desktop)
+    response = phone.get(path)
+    assert response.status_code == 200
+    assert "Sign in as alice on this device?" in response.content.decode()
+    assert 'method="post"' in response.content.decode()
+    assert signed_in_as(phone) is None
+
+
+def test_repeated_get_and_head_leave_the_code_usable(desktop, phone):
+    path = scan(desktop)
+    prefetcher = Client()
+    for _ in range(3):
+        assert prefetcher.get(path).status_code == 200
+        assert prefetcher.head(path).status_code == 200
+    response = phone.post(path)
+    assert response.status_code == 302
+    assert signed_in_as(phone) == "alice"
+
+
+def test_get_records_the_scanning_device_and_head_records_nothing(desktop, phone):
+    path = scan(desktop)
+    order_id = tokens.parse_scan_token(path.strip("/").split("/")[-1])
+    phone.head(path)
+    assert store.peek_order(order_id).state_name == "pending"
+    phone.get(path)
+    order = store.peek_order(order_id)
+    assert order.state_name == "scanned"
+    assert order.device == "Safari on iOS"
+
+
+def test_post_signs_in_once_with_a_new_session(desktop, phone):
+    path = scan(desktop)
+    session = phone.session  # the phone arrives with a session of its own
+    session["visited"] = True
+    session.save()
+    phone.get(path)
+    before = phone.cookies["sessionid"].value
+    logins = []
+    user_logged_in.connect(lambda **kw: logins.append(kw["user"]), weak=False, dispatch_uid="t")
+    try:
+        response = phone.post(path)
+    finally:
+        user_logged_in.disconnect(dispatch_uid="t")
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert [user.username for user in logins] == ["alice"]
+    assert phone.cookies["sessionid"].value != before
+    assert phone.session["_auth_user_backend"] == "qrauth.backends.QRAuthBackend"
+    again = Client().post(path)
+    assert again["Location"] == INVALID
+
+
+def test_post_needs_csrf(desktop):
+    path = scan(desktop)
+    strict_phone = Client(enforce_csrf_checks=True)
+    assert strict_phone.post(path).status_code == 403
+    assert signed_in_as(strict_phone) is None
+    page = strict_phone.get(path)
+    token = page.context["csrf_token"]
+    response = strict_phone.post(path, {"csrfmiddlewaretoken": str(token)})
+    assert response.status_code == 302
+    assert signed_in_as(strict_phone) == "alice"
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "patch", "options"])
+def test_other_methods_are_refused(desktop, phone, method):
+    path = scan(desktop)
+    assert getattr(phone, method)(path).status_code == 405
+    assert phone.post(path).status_code == 302
+    assert signed_in_as(phone) == "alice"
+
+
+@override_settings(AUTH_QR_CODE_REDIRECT_URL="/welcome/")
+def test_redirect_url_setting(desktop, phone):
+    assert phone.post(scan(desktop))["Location"] == "/welcome/"
+
+
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("/account/", "/account/"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
+def test_next_is_followed_only_on_this_site(desktop, phone, next_url, expected):
+    path = scan(desktop)
+    page = phone.get(path, {"next": next_url})
+    if expected != "/":
+        assert f'name="next" value="{next_url}"' in page.content.decode()
+    assert phone.post(path, {"next": next_url})["Location"] == expected
+
+
+# -- codes that no longer work -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["nonsense", "x" * 22 + "." + "y" * 22, "é" * 30, "a" * 2000, "..", "a.b.c"],
+)
+def test_unknown_codes_redirect_to_the_invalid_page(phone, token):
+    for method in (phone.get, phone.head, phone.post):
+        response = method(reverse("qr_code_login", args=[token]))
+        assert response.status_code == 302
+        assert response["Location"] == INVALID
+
+
+def test_invalid_page_renders_the_template(phone):
+    response = phone.get(INVALID)
+    assert response.status_code == 200
+    assert "qrauth/invalid_code.html" in [t.name for t in response.templates]
+
+
+def test_a_tampered_code_is_refused_without_asking_redis(desktop, phone, round_trips):
+    path = scan(desktop)
+    order_id, code = path.strip("/").split("/")[-1].split(".")
+    forged = f"{order_id}.{code[:-1]}{'A' if code[-1] != 'A' else 'B'}"
+    round_trips.count = 0
+    assert phone.get(reverse("qr_code_login", args=[forged]))["Location"] == INVALID
+    assert phone.post(reverse("qr_code_login", args=[forged]))["Location"] == INVALID
+    assert round_trips.count == 0
+
+
+def test_round_trips_per_request(desktop, phone, round_trips):
+    for _ in range(2):  # a whole sign-in, twice, loads every script into Redis
+        path = scan(desktop)
+        Client().get(path)
+        Client().post(path)
+    round_trips.count = 0
+    auth_code = open_qr_page(desktop)
+    assert round_trips.count <= 2  # cancel the previous order, issue the new one
+    round_trips.count = 0
+    desktop.get(reverse("auth_qr_code", args=[auth_code]))
+    assert round_trips.count == 1
+    path = reverse("qr_code_login", args=[tokens.scan_token(auth_code)])
+    for method, expected in ((phone.get, 1), (phone.head, 1), (phone.post, 1)):
+        round_trips.count = 0
+        method(path)
+        assert round_trips.count == expected
+
+
+def test_expired_code(desktop, phone, qr_redis):
+    path = scan(desktop)
+    order_id = tokens.parse_scan_token(path.strip("/").split("/")[-1])
+    ttl = qr_redis.ttl(store.order_key(order_id))
+    assert 295 <= ttl <= 300
+    qr_redis.delete(store.order_key(order_id))  # what Redis does when the TTL runs out
+    assert phone.get(path)["Location"] == INVALID
+    assert phone.post(path)["Location"] == INVALID
+
+
+@override_settings(AUTH_QR_CODE_EXPIRATION_TIME=42)
+def test_expiration_time_setting(desktop, qr_redis):
+    path = scan(desktop)
+    order_id = tokens.parse_scan_token(path.strip("/").split("/")[-1])
+    assert 40 <= qr_redis.ttl(store.order_key(order_id)) <= 42
+
+
+def test_reloading_the_page_cancels_the_previous_code(desktop, phone):
+    old = scan(desktop)
+    new = scan(desktop)
+    assert phone.get(old)["Location"] == INVALID
+    assert phone.post(old)["Location"] == INVALID
+    assert phone.post(new).status_code == 302
+    assert signed_in_as(phone) == "alice"
+
+
+def test_a_code_whose_image_was_never_fetched_does_not_work(desktop, phone):
+    auth_code = open_qr_page(desktop)
+    token = tokens.scan_token(auth_code)
+    assert phone.post(reverse("qr_code_login", args=[token]))["Location"] == INVALID
+
+
+# -- revocation --------------------------------------------------------------------
+
+
+def test_logout_of_the_issuing_browser_cancels_its_code(desktop, phone):
+    path = scan(desktop)
+    desktop.logout()
+    assert phone.post(path)["Location"] == INVALID
+    assert signed_in_as(phone) is None
+
+
+def test_password_change_after_issue_refuses_the_code(desktop, phone, alice):
+    path = scan(desktop)
+    alice.set_password("a-new-password")
+    alice.save()
+    assert phone.post(path)["Location"] == INVALID
+    assert signed_in_as(phone) is None
+
+
+def test_inactive_user_is_refused(desktop, phone, alice):
+    path = scan(desktop)
+    phone.get(path)
+    alice.is_active = False
+    alice.save()
+    assert phone.post(path)["Location"] == INVALID
+    assert signed_in_as(phone) is None
+
+
+def test_deleted_user_is_refused(desktop, phone, alice):
+    path = scan(desktop)
+    alice.delete()
+    assert phone.get(path)["Location"] == INVALID
+    assert phone.post(path)["Location"] == INVALID
+
+
+# -- signals -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sent():
+    """Every qrauth signal sent during the test, as (name, kwargs)."""
+    received = []
+    receivers = {}
+    for name in ("issued", "scanned", "signed_in", "rejected"):
+
+        def receiver(sender, _name=name, **kwargs):
+            received.append((_name, sender, kwargs))
+
+        receivers[name] = receiver
+        getattr(signals, name).connect(receiver)
+    yield received
+    for name, receiver in receivers.items():
+        getattr(signals, name).disconnect(receiver)
+
+
+def test_signals_along_a_sign_in(desktop, phone, alice, sent):
+    path = scan(desktop)
+    phone.get(path)
+    phone.post(path)
+    phone.post(path)
+    names = [name for name, _, _ in sent]
+    assert names == ["issued", "scanned", "signed_in", "rejected"]
+    refs = {kwargs["order_ref"] for _, _, kwargs in sent}
+    assert len(refs) == 1  # one order, named by its ref throughout
+    assert all(sender == "handoff" for _, sender, _ in sent)
+    assert sent[0][2]["user"] == alice
+    assert sent[1][2]["device"] == "Safari on iOS"
+    assert sent[2][2]["user"] == alice
+    assert sent[3][2]["reason"] == "invalid"
+
+
+def test_rejected_signal_says_why(desktop, phone, alice, sent):
+    path = scan(desktop)
+    alice.set_password("changed")
+    alice.save()
+    phone.post(path)
+    reasons = [kwargs["reason"] for name, _, kwargs in sent if name == "rejected"]
+    assert reasons == ["password_changed"]
+
+
+def test_no_signal_carries_a_token(desktop, phone, sent):
+    path = scan(desktop)
+    phone.get(path)
+    phone.post(path)
+    secrets_in_url = path.strip("/").split("/")[-1].split(".")
+    for _, _, kwargs in sent:
+        text = repr({k: v for k, v in kwargs.items() if k != "request"})
+        assert not any(part in text for part in secrets_in_url)

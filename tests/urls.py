@@ -1,0 +1,12 @@
+from django.http import HttpResponse
+from django.urls import include, path
+
+
+def home(request):
+    return HttpResponse(f"home: {request.user.get_username() or 'anonymous'}")
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("qr/", include("qrauth.urls")),
+]
