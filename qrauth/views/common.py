@@ -25,6 +25,9 @@ View = Callable[..., HttpResponse]
 def _unavailable(request: HttpRequest) -> HttpResponse:
     response = render(request, "qrauth/unavailable.html", status=503)
     response["Retry-After"] = str(int(settings.REDIS_FAILURE_BACKOFF))
+    # The store logs an outage once. Without this flag Django would log every
+    # 503 as an error on django.request (and mail the admins for each poll).
+    response._has_been_logged = True
     return response
 
 

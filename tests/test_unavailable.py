@@ -1,0 +1,113 @@
+"""Redis down or hung: a 503 page for people, logged once, no traceback; the
+rest of the site keeps working, and qrauth recovers without a restart."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from django.urls import reverse
+
+from qrauth import store, tokens
+
+from .redis_servers import RedisServer, silent_server
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The store's clock, moved by hand."""
+
+    class Clock:
+        now = 1000.0
+
+    monkeypatch.setattr(store, "_clock", lambda: Clock.now)
+    return Clock
+
+
+@pytest.fixture
+def own_server(settings):
+    """A redis-server of this test's own, that the test may stop and start."""
+    server = RedisServer().start()
+    settings.AUTH_QR_CODE_REDIS_CLIENT_FACTORY = None
+    settings.AUTH_QR_CODE_REDIS_URL = server.url
+    yield server
+    server.cleanup()
+    store.reset_client()
+
+
+def unknown_scan_path() -> str:
+    return reverse("qr_code_login", args=[tokens.scan_token(tokens.new_secret())])
+
+
+def qrauth_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "qrauth.store"]
+
+
+def test_redis_down_gives_a_503_page_logged_once(own_server, desktop, phone, clock, caplog):
+    own_server.stop()
+    caplog.set_level(logging.WARNING)
+    for _ in range(3):
+        for response in (desktop.get(reverse("qr_code_page")), phone.get(unknown_scan_path())):
+            assert response.status_code == 503
+            assert "qrauth/unavailable.html" in [t.name for t in response.templates]
+            assert response["Retry-After"] == "5"
+            assert response["X-Frame-Options"] == "DENY"
+        clock.now += 10  # past the back-off: Redis is tried (and fails) again
+    messages = qrauth_warnings(caplog)
+    assert len(messages) == 1
+    assert "unreachable" in messages[0]
+    assert not [r for r in caplog.records if r.name == "django.request"]
+
+
+def test_the_rest_of_the_site_and_logout_keep_working(own_server, desktop):
+    scan_path = desktop.get(reverse("qr_code_page"))  # binds an order to the session
+    assert scan_path.status_code == 200
+    own_server.stop()
+    assert desktop.get("/").content == b"home: alice"
+    desktop.logout()  # cancelling the order fails; logging out must not
+    assert desktop.get("/").content == b"home: anonymous"
+
+
+def test_recovers_without_a_restart(own_server, desktop, clock, caplog):
+    caplog.set_level(logging.WARNING, logger="qrauth.store")
+    own_server.stop()
+    assert desktop.get(reverse("qr_code_page")).status_code == 503
+    own_server.start()
+    # Within the back-off, qrauth does not even try.
+    assert desktop.get(reverse("qr_code_page")).status_code == 503
+    clock.now += 5
+    assert desktop.get(reverse("qr_code_page")).status_code == 200
+    assert qrauth_warnings(caplog)[-1] == "qrauth: Redis is reachable again"
+
+
+def test_a_hung_redis_times_out_then_fails_fast(settings, desktop):
+    sock, port = silent_server()
+    settings.AUTH_QR_CODE_REDIS_CLIENT_FACTORY = None
+    settings.AUTH_QR_CODE_REDIS_KWARGS = {"port": port, "socket_timeout": 0.2}
+    try:
+        started = time.monotonic()
+        assert desktop.get(reverse("qr_code_page")).status_code == 503
+        first = time.monotonic() - started
+        started = time.monotonic()
+        assert desktop.get(reverse("qr_code_page")).status_code == 503
+        second = time.monotonic() - started
+    finally:
+        sock.close()
+        store.reset_client()
+    assert first < 2  # two attempts of 0.2 s each, plus overhead; never a hung worker
+    assert second < 0.2  # the breaker answers without waiting on Redis
+
+
+def test_default_client_has_timeouts(settings):
+    settings.AUTH_QR_CODE_REDIS_CLIENT_FACTORY = None
+    settings.AUTH_QR_CODE_REDIS_KWARGS = {"host": "localhost", "db": 3}
+    try:
+        kwargs = store.get_redis().connection_pool.connection_kwargs
+    finally:
+        store.reset_client()
+    assert kwargs["socket_timeout"] == 1.0
+    assert kwargs["socket_connect_timeout"] == 1.0
+    assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("localhost", 6379, 3)
