@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
-MANAGE := cd example_project && ../$(BIN)/python manage.py
+MANAGE = cd example_project && REDIS_URL="$(REDIS_URL)" $(abspath $(BIN))/python manage.py
 
 .PHONY: demo test lint format clean
 
@@ -11,23 +11,28 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: setup.py | $(BIN)/python
+$(VENV)/.installed-demo: setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[demo]"
+	touch $@
+
+$(VENV)/.installed-test: setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[demo,test]"
 	touch $@
 
-demo: $(VENV)/.installed
+# REDIS_URL=redis://host:6379/0 uses that server instead of the embedded one.
+demo: $(VENV)/.installed-demo
 	$(MANAGE) migrate --noinput
 	$(MANAGE) demo_users
 	$(MANAGE) runserver $(ADDR)
 
-test: $(VENV)/.installed lint
+test: lint
 	$(BIN)/pytest
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(VENV)/.installed
+format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
