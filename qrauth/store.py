@@ -179,6 +179,26 @@ def reset_client() -> None:
 # -- failing fast while Redis is down -----------------------------------------
 
 
+# Errors that mean "Redis cannot serve us now", not "our request was wrong":
+# unreachable, too slow, a replica during failover, a cluster without quorum.
+_OUTAGES = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.ClusterDownError,
+)
+# The same conditions, as Redis words them inside a script's error.
+_OUTAGE_REPLIES = ("READONLY", "MASTERDOWN", "CLUSTERDOWN", "LOADING")
+
+
+def _is_outage(exc: Exception) -> bool:
+    if isinstance(exc, _OUTAGES):
+        return True
+    return isinstance(exc, redis.exceptions.ResponseError) and any(
+        reply in str(exc) for reply in _OUTAGE_REPLIES
+    )
+
+
 class _Breaker:
     """After a failure, refuse calls for a while instead of waiting on Redis.
 
@@ -199,7 +219,9 @@ class _Breaker:
             raise StoreUnavailable("redis is down; not retrying yet")
         try:
             result = operation()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except redis.exceptions.RedisError as exc:
+            if not _is_outage(exc):
+                raise
             self._failed(exc)
             raise StoreUnavailable(str(exc)) from exc
         if self.down:

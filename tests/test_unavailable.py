@@ -7,6 +7,7 @@ import logging
 import time
 
 import pytest
+import redis
 from django.urls import reverse
 
 from qrauth import store, tokens
@@ -111,3 +112,13 @@ def test_default_client_has_timeouts(settings):
     assert kwargs["socket_timeout"] == 1.0
     assert kwargs["socket_connect_timeout"] == 1.0
     assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("localhost", 6379, 3)
+
+
+def test_a_read_only_replica_is_an_outage_too(own_server, desktop, redis_server):
+    replica = redis.Redis.from_url(own_server.url)
+    replica.replicaof("127.0.0.1", redis_server.port)  # writes now fail with READONLY
+    try:
+        assert desktop.get(reverse("qr_code_page")).status_code == 503
+    finally:
+        replica.replicaof("NO", "ONE")
+        replica.close()
