@@ -9,6 +9,7 @@ from django.test import Client
 from qrauth import store
 
 from . import redis_servers
+from .helpers import browser_of
 
 
 @pytest.fixture(scope="session")
@@ -55,9 +56,7 @@ def alice(db):
 @pytest.fixture
 def desktop(alice):
     """A browser signed in as alice."""
-    client = Client()
-    client.force_login(alice)
-    return client
+    return browser_of(alice)
 
 
 @pytest.fixture

@@ -11,6 +11,13 @@ from django.urls import reverse
 from PIL import Image
 
 
+def browser_of(user) -> Client:
+    """A browser signed in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def decode_png(png: bytes) -> str:
     """The text of the one QR code in a PNG, via zxing-cpp."""
     results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))

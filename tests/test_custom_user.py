@@ -6,9 +6,8 @@ import uuid
 
 import pytest
 from django.contrib.auth import SESSION_KEY, get_user_model
-from django.test import Client
 
-from .helpers import scan
+from .helpers import browser_of, scan
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
@@ -21,9 +20,7 @@ def email_user(settings):
 
 @pytest.fixture
 def email_desktop(email_user):
-    client = Client()
-    client.force_login(email_user)
-    return client
+    return browser_of(email_user)
 
 
 def test_signs_in_a_user_with_a_uuid_key(email_user, email_desktop, phone):
