@@ -34,6 +34,7 @@ setup(
             "ruff>=0.6",
             "setuptools>=65",
             "wheel",
+            "psutil",
         ],
     },
     classifiers=[

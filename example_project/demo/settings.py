@@ -69,6 +69,7 @@ LOGOUT_REDIRECT_URL = "home"
 
 STATIC_URL = "/static/"
 USE_TZ = True
+TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 if os.environ.get("REDIS_URL"):

