@@ -29,6 +29,12 @@ def _optional_str(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
 
+def _redis_url(value: Any) -> bool:
+    if value is None:
+        return True
+    return isinstance(value, str) and urlsplit(value).scheme in ("redis", "rediss", "unix")
+
+
 def _non_empty_str(value: Any) -> bool:
     return isinstance(value, str) and bool(value)
 
@@ -53,7 +59,7 @@ _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "EXPIRATION_TIME": (300, _positive_int, "a positive integer (seconds)"),
     "REDIRECT_URL": ("/", _non_empty_str, "a non-empty URL or path"),
     "REDIS_KWARGS": ({}, lambda v: isinstance(v, dict), "a dict of redis.Redis arguments"),
-    "REDIS_URL": (None, _optional_str, "None or a redis:// / rediss:// / unix:// URL"),
+    "REDIS_URL": (None, _redis_url, "None or a redis:// / rediss:// / unix:// URL"),
     "REDIS_CLIENT_FACTORY": (None, _optional_str, "None or a dotted path to a callable"),
     "REDIS_FAILURE_BACKOFF": (5, _positive_number, "a positive number of seconds"),
     "BASE_URL": (None, _base_url, "None or an origin such as 'https://example.com' (no path)"),

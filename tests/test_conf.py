@@ -1,0 +1,144 @@
+"""The AUTH_QR_CODE_* settings: defaults, live reads, validation."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from qrauth.conf import DEFAULTS, setting_errors
+from qrauth.conf import settings as qr_settings
+
+EXPECTED_DEFAULTS = {
+    "EXPIRATION_TIME": 300,
+    "REDIRECT_URL": "/",
+    "REDIS_KWARGS": {},
+    "REDIS_URL": None,
+    "REDIS_CLIENT_FACTORY": None,
+    "REDIS_FAILURE_BACKOFF": 5,
+    "BASE_URL": None,
+    "KEY_PREFIX": "qrauth",
+    "IMAGE_BOX_SIZE": 8,
+}
+
+GOOD_VALUES = [
+    ("EXPIRATION_TIME", 60),
+    ("REDIRECT_URL", "/home/"),
+    ("REDIS_KWARGS", {"socket_timeout": 1}),
+    ("REDIS_URL", "redis://localhost:6379/1"),
+    ("REDIS_CLIENT_FACTORY", "tests.redis_servers.current_client"),
+    ("REDIS_FAILURE_BACKOFF", 0.5),
+    ("BASE_URL", "https://login.example"),
+    ("BASE_URL", "https://login.example/"),
+    ("BASE_URL", "http://127.0.0.1:8000"),
+    ("KEY_PREFIX", "myapp:qr"),
+    ("IMAGE_BOX_SIZE", 3),
+]
+
+BAD_VALUES = [
+    ("EXPIRATION_TIME", "300"),
+    ("EXPIRATION_TIME", 0),
+    ("EXPIRATION_TIME", -1),
+    ("EXPIRATION_TIME", True),
+    ("EXPIRATION_TIME", 300.0),
+    ("EXPIRATION_TIME", None),
+    ("REDIRECT_URL", ""),
+    ("REDIRECT_URL", None),
+    ("REDIRECT_URL", 1),
+    ("REDIS_KWARGS", None),
+    ("REDIS_KWARGS", []),
+    ("REDIS_KWARGS", "socket_timeout=1"),
+    ("REDIS_URL", 6379),
+    ("REDIS_URL", b"redis://localhost"),
+    ("REDIS_URL", "http://localhost:6379"),
+    ("REDIS_URL", "localhost:6379"),
+    ("REDIS_CLIENT_FACTORY", len),
+    ("REDIS_CLIENT_FACTORY", 1),
+    ("REDIS_FAILURE_BACKOFF", 0),
+    ("REDIS_FAILURE_BACKOFF", -1),
+    ("REDIS_FAILURE_BACKOFF", True),
+    ("REDIS_FAILURE_BACKOFF", "5"),
+    ("BASE_URL", "https://x.com/path"),
+    ("BASE_URL", "ftp://x"),
+    ("BASE_URL", "x.com"),
+    ("BASE_URL", "https://"),
+    ("BASE_URL", ""),
+    ("BASE_URL", 1),
+    ("KEY_PREFIX", "a{b"),
+    ("KEY_PREFIX", "a}b"),
+    ("KEY_PREFIX", ""),
+    ("KEY_PREFIX", None),
+    ("IMAGE_BOX_SIZE", 0),
+    ("IMAGE_BOX_SIZE", -8),
+    ("IMAGE_BOX_SIZE", True),
+    ("IMAGE_BOX_SIZE", 8.0),
+    ("IMAGE_BOX_SIZE", "8"),
+]
+
+
+@pytest.mark.parametrize(
+    "name", [name for name in EXPECTED_DEFAULTS if name != "REDIS_CLIENT_FACTORY"]
+)
+def test_default(name):
+    assert getattr(qr_settings, name) == EXPECTED_DEFAULTS[name]
+
+
+def test_default_redis_client_factory(settings):
+    del settings.AUTH_QR_CODE_REDIS_CLIENT_FACTORY
+    assert qr_settings.REDIS_CLIENT_FACTORY is None
+
+
+def test_defaults_lists_every_setting():
+    assert DEFAULTS == EXPECTED_DEFAULTS
+
+
+def test_no_errors_with_the_test_settings():
+    assert setting_errors() == []
+
+
+@pytest.mark.parametrize(("name", "value"), GOOD_VALUES)
+def test_values_are_read_live(name, value):
+    with override_settings(**{f"AUTH_QR_CODE_{name}": value}):
+        assert getattr(qr_settings, name) == value
+        assert setting_errors() == []
+
+
+def test_the_default_comes_back_when_the_override_ends():
+    with override_settings(AUTH_QR_CODE_EXPIRATION_TIME=60):
+        assert qr_settings.EXPIRATION_TIME == 60
+    assert qr_settings.EXPIRATION_TIME == 300
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES)
+def test_a_bad_value_raises_naming_the_setting(name, value):
+    with override_settings(**{f"AUTH_QR_CODE_{name}": value}):
+        with pytest.raises(ImproperlyConfigured, match=f"AUTH_QR_CODE_{name} must be"):
+            getattr(qr_settings, name)
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES)
+def test_setting_errors_names_a_bad_value(name, value):
+    with override_settings(**{f"AUTH_QR_CODE_{name}": value}):
+        [error] = setting_errors()
+    assert error.startswith(f"AUTH_QR_CODE_{name} must be")
+    assert repr(value) in error
+
+
+def test_setting_errors_lists_every_bad_setting():
+    bad = {f"AUTH_QR_CODE_{name}": value for name, value in dict(BAD_VALUES).items()}
+    with override_settings(**bad):
+        errors = setting_errors()
+    assert len(errors) == len(EXPECTED_DEFAULTS)
+    for name in EXPECTED_DEFAULTS:
+        assert any(error.startswith(f"AUTH_QR_CODE_{name} must be") for error in errors)
+
+
+def test_a_bad_setting_does_not_hide_the_good_ones():
+    with override_settings(AUTH_QR_CODE_KEY_PREFIX="a{b"):
+        assert qr_settings.EXPIRATION_TIME == 300
+
+
+def test_unknown_attribute_raises_attribute_error():
+    with pytest.raises(AttributeError):
+        qr_settings.NOT_A_SETTING  # noqa: B018
+    assert not hasattr(qr_settings, "SECRET_KEY")

@@ -1,0 +1,65 @@
+"""Describing a device from its User-Agent header."""
+
+from __future__ import annotations
+
+import pytest
+
+from qrauth.devices import describe_user_agent
+
+USER_AGENTS = {
+    "Safari on iOS": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+    ),
+    "Chrome on Android": (
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.6478.122 Mobile Safari/537.36"
+    ),
+    "Chrome on Windows": (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36"
+    ),
+    "Edge on Windows": (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.87"
+    ),
+    "Firefox on macOS": (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:127.0) Gecko/20100101 Firefox/127.0"
+    ),
+    "Firefox on iOS": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) FxiOS/127.0 Mobile/15E148 Safari/605.1.15"
+    ),
+    "Samsung Internet on Android": (
+        "Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S921B) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36"
+    ),
+    "Chrome on iOS": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1"
+    ),
+    "Safari on macOS": (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Safari/605.1.15"
+    ),
+}
+
+
+@pytest.mark.parametrize(("expected", "user_agent"), USER_AGENTS.items())
+def test_real_browsers(expected, user_agent):
+    assert describe_user_agent(user_agent) == expected
+
+
+@pytest.mark.parametrize("user_agent", ["", " ", "garbage", "curl/8.7.1", "\x00\xff{}()"])
+def test_unknown_devices(user_agent):
+    assert describe_user_agent(user_agent) == "an unknown device"
+
+
+@pytest.mark.parametrize("filler", ["A", "(", "Edg", "Mozilla/5.0 (", "é"])
+def test_a_huge_user_agent_is_described(filler):
+    user_agent = USER_AGENTS["Chrome on Windows"] + filler * 100_000
+    assert describe_user_agent(user_agent[:100_000]) == "Chrome on Windows"
+
+
+def test_a_huge_garbage_user_agent_is_unknown():
+    assert describe_user_agent("x" * 100_000) == "an unknown device"
