@@ -64,3 +64,15 @@ def test_url_names_and_paths_of_01x():
     assert reverse("auth_qr_code", args=["abc"]) == "/qr/pic/abc/"
     assert reverse("invalid_auth_code") == "/qr/invalid_code/"
     assert reverse("qr_code_login", args=["abc"]) == "/qr/abc/"
+
+
+def test_new_pages_render_in_the_old_layout_when_asked(old_site, settings, desktop, phone):
+    """The optional step of the migration section: a one-line qrauth/base.html."""
+    layout = Path(__file__).parent / "templates_01x_layout"
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [layout, OLD_TEMPLATES]}]
+    page = desktop.get(reverse("qr_code_page")).content.decode()
+    image_url = re.search(r'<img src="([^"]+)" alt="QR">', page).group(1)
+    path = urlsplit(decode_png(desktop.get(image_url).content)).path
+    confirm = phone.get(path).content.decode()
+    assert '<div id="old-site">' in confirm
+    assert "Sign in as alice on this device?" in confirm
