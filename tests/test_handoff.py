@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.signals import user_logged_in
+from django.contrib.messages import get_messages
+from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -91,7 +93,7 @@ def test_protective_headers(desktop, phone, name):
         response = phone.get(scan(desktop))
     assert response["X-Frame-Options"] == "DENY"
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 # -- scanning: GET and HEAD never sign in ---------------------------------------
@@ -150,6 +152,25 @@ def test_post_signs_in_once_with_a_new_session(desktop, phone):
     assert again["Location"] == INVALID
 
 
+def test_the_phone_is_told_it_is_signed_in(desktop, phone):
+    response = phone.post(scan(desktop))
+    told = [str(m) for m in get_messages(response.wsgi_request)]
+    assert told == ["You are now signed in on this device."]
+
+
+def test_the_phone_can_decline(desktop, phone):
+    page = phone.get(scan(desktop)).content.decode()
+    assert 'href="/">Cancel, this was not me</a>' in page
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(300, "for 5 minutes."), (60, "for 1 minute."), (90, "for 90 seconds.")]
+)
+def test_the_page_says_how_long_the_code_works(desktop, settings, seconds, text):
+    settings.AUTH_QR_CODE_EXPIRATION_TIME = seconds
+    assert text in desktop.get(reverse("qr_code_page")).content.decode()
+
+
 def test_post_needs_csrf(desktop):
     path = scan(desktop)
     strict_phone = Client(enforce_csrf_checks=True)
@@ -160,6 +181,30 @@ def test_post_needs_csrf(desktop):
     response = strict_phone.post(path, {"csrfmiddlewaretoken": str(token)})
     assert response.status_code == 302
     assert signed_in_as(strict_phone) == "alice"
+
+
+def browser_form_post_headers(page: HttpResponse, page_url: str) -> dict[str, str]:
+    """The Origin and Referer a browser sends when the page's own form POSTs
+    to its own origin, under the page's Referrer-Policy (Fetch standard)."""
+    policy = page["Referrer-Policy"]
+    if policy == "no-referrer":
+        return {"HTTP_ORIGIN": "null"}
+    if policy == "same-origin":
+        return {"HTTP_ORIGIN": "https://testserver", "HTTP_REFERER": page_url}
+    raise AssertionError(f"teach this helper the Referrer-Policy {policy!r}")
+
+
+def test_the_continue_button_passes_csrf_as_a_browser_sends_it(desktop):
+    """Over HTTPS Django checks Origin (or else Referer): a policy that
+    blanks them on the page's own form, like "no-referrer", breaks sign-in."""
+    path = scan(desktop)
+    phone = Client(enforce_csrf_checks=True)
+    page = phone.get(path, secure=True)
+    token = str(page.context["csrf_token"])
+    headers = browser_form_post_headers(page, f"https://testserver{path}")
+    response = phone.post(path, {"csrfmiddlewaretoken": token}, secure=True, **headers)
+    assert response.status_code == 302
+    assert signed_in_as(phone) == "alice"
 
 
 @pytest.mark.parametrize("method", ["put", "delete", "patch", "options"])
@@ -210,6 +255,7 @@ def test_invalid_page_renders_the_template(phone):
     response = phone.get(INVALID)
     assert response.status_code == 200
     assert "qrauth/invalid_code.html" in [t.name for t in response.templates]
+    assert 'href="/accounts/login/">Sign in with your password</a>' in response.content.decode()
 
 
 def test_a_tampered_code_is_refused_without_asking_redis(desktop, phone, round_trips):

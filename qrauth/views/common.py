@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
 
+REFERRER_POLICY = "same-origin"
+
 
 def _unavailable(request: HttpRequest) -> HttpResponse:
     response = render(request, "qrauth/unavailable.html", status=503)
@@ -36,8 +38,12 @@ def protected(view: View) -> View:
     for people (never a traceback) while Redis is unreachable.
 
     No framing (a code in a frame is a code an attacker's page can show),
-    no caching (a code in a cache outlives its order), no Referer (the scan
-    URL must not leak to whatever a page links to).
+    no caching (a code in a cache outlives its order), no Referer to other
+    sites (the scan URL must not leak to whatever a page links to).
+
+    Not "no-referrer": under it a browser sends ``Origin: null`` and no
+    Referer with the page's own form POSTs, and Django's CSRF check rejects
+    them. "same-origin" keeps the URL on this site and the forms working.
     """
 
     @functools.wraps(view)
@@ -48,7 +54,7 @@ def protected(view: View) -> View:
             response = _unavailable(request)
         add_never_cache_headers(response)
         response["X-Frame-Options"] = "DENY"
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = REFERRER_POLICY
         return response
 
     return wrapper

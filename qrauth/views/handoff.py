@@ -11,11 +11,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings as django_settings
+from django.contrib import messages
 from django.contrib.auth import authenticate, login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import binding, signals, store, tokens
@@ -51,6 +55,7 @@ def qr_code_page(request: HttpRequest) -> HttpResponse:
     context = {
         "auth_code": order_id,
         "expiration_time": lifetime,
+        "lifetime": _duration(lifetime),
         "expires_at": timezone.now() + timedelta(seconds=lifetime),
     }
     return render(request, "qrauth/page.html", context)
@@ -119,6 +124,7 @@ def _ask(request: HttpRequest, order_id: str, auth_code: str) -> HttpResponse:
         "account": user,
         "account_name": _display_name(user),
         "next": safe_next(request, ""),
+        "cancel_url": "/",
     }
     return render(request, "qrauth/confirm.html", context)
 
@@ -131,9 +137,18 @@ def _confirm(request: HttpRequest, order_id: str) -> HttpResponse:
     if user is None:
         return redirect("invalid_auth_code")
     login(request, user)
+    messages.success(request, _("You are now signed in on this device."), fail_silently=True)
     logger.info("qrauth: order %s signed in a device", order.ref)
     signals.signed_in.send(sender=FLOW, request=request, user=user, order_ref=order.ref)
     return redirect(safe_next(request, settings.REDIRECT_URL))
+
+
+def _duration(seconds: int) -> str:
+    """ "5 minutes", "90 seconds": exact, unlike the timeuntil filter."""
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+    return ngettext("%(n)d second", "%(n)d seconds", seconds) % {"n": seconds}
 
 
 def _display_name(user) -> str:
@@ -144,4 +159,6 @@ def _display_name(user) -> str:
 @require_GET
 @protected
 def invalid_code(request: HttpRequest) -> HttpResponse:
-    return render(request, "qrauth/invalid_code.html")
+    return render(
+        request, "qrauth/invalid_code.html", {"login_url": resolve_url(django_settings.LOGIN_URL)}
+    )
