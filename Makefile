@@ -26,6 +26,7 @@ demo: $(VENV)/.installed-demo
 	$(MANAGE) runserver $(ADDR)
 
 test: lint
+	scripts/ensure-chromium
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-test

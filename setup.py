@@ -35,6 +35,7 @@ setup(
             "setuptools>=65",
             "wheel",
             "psutil",
+            "playwright",
         ],
     },
     classifiers=[

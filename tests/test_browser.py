@@ -1,0 +1,116 @@
+"""The hand-off flow in a real browser (headless Chromium, via Playwright).
+
+What the test client cannot show: the QR code on the screen decodes, and
+the phone's Continue button gets through Django's CSRF check with the
+headers a browser really sends. Screenshots of each step are kept in
+``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from PIL import Image
+
+from .helpers import browser_of
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_redis")]
+
+# Playwright's sync API runs an event loop in this thread; the test's own
+# database calls are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IPHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not os.path.exists(CHROMIUM):
+        message = "chromium is not installed: run scripts/ensure-chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def shoot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"handoff-{name}.png"), full_page=True)
+
+
+def new_context(browser, **options):
+    context = browser.new_context(**options)
+    context.set_default_timeout(10_000)  # a page of ours that takes longer is broken
+    return context
+
+
+def signed_in_context(browser, user, base_url: str):
+    """A desktop browser context holding a session of ``user``."""
+    cookie = browser_of(user).cookies[settings.SESSION_COOKIE_NAME]
+    context = new_context(browser, viewport={"width": 1280, "height": 800})
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
+    return context
+
+
+def read_qr_on_screen(page) -> str:
+    """Decode the QR code as the screen shows it (a screenshot, not the file)."""
+    shot = page.locator(".qrauth-code img").screenshot()
+    (result,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
+    return result.text
+
+
+def test_a_phone_signs_in_by_scanning_the_desktop_screen(chromium, live_server):
+    alice = get_user_model().objects.create_user("alice", password="unused")
+    desktop = signed_in_context(chromium, alice, live_server.url).new_page()
+    desktop.goto(f"{live_server.url}/qr/")
+    shoot(desktop, "1-desktop-qr-page")
+    scan_url = read_qr_on_screen(desktop)
+    assert scan_url.startswith(f"{live_server.url}/qr/")
+
+    phone = new_context(chromium, **IPHONE).new_page()
+    phone.goto(scan_url)
+    phone.goto(scan_url)  # a second look (or a prefetch) leaves the code usable
+    assert phone.locator("h1").inner_text() == "Sign in as alice on this device?"
+    shoot(phone, "2-phone-confirm")
+    phone.get_by_role("button", name="Continue").click()
+    phone.wait_for_url(f"{live_server.url}/")
+    assert phone.locator("body").inner_text() == "home: alice"
+    shoot(phone, "3-phone-signed-in")
+
+    replay = new_context(chromium, **IPHONE).new_page()
+    replay.goto(scan_url)
+    assert replay.url == f"{live_server.url}/qr/invalid_code/"
+    assert replay.locator("h1").inner_text() == "This code no longer works"
+    shoot(replay, "4-phone-code-used")
