@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from . import signals, tokens
+from .binding import issuer_still_bound
 from .store import Order
 
 __all__ = ["QRAuthBackend", "check_order_user"]
@@ -31,8 +32,10 @@ def check_order_user(order: Order) -> tuple[AbstractBaseUser | None, str | None]
 
     ``user`` is None when the account no longer exists.
 
-    Refused when the user is gone or inactive, or when the password changed
-    since the code was issued (the session auth hash moved on).
+    Refused when the user is gone or inactive, when the password changed
+    since the code was issued (the session auth hash moved on), or when the
+    issuing browser no longer holds the order (signed out, switched user,
+    showed a newer code).
     """
     user_model = get_user_model()
     try:
@@ -43,6 +46,8 @@ def check_order_user(order: Order) -> tuple[AbstractBaseUser | None, str | None]
         return user, "inactive"
     if not hmac.compare_digest(tokens.auth_digest(user).encode(), order.auth_digest.encode()):
         return user, "password_changed"
+    if not issuer_still_bound(order):
+        return user, "signed_out"
     return user, None
 
 

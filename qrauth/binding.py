@@ -7,13 +7,28 @@ user, cannot fetch the image, poll or cancel the order.
 
 from __future__ import annotations
 
+import base64
 import hmac
+from importlib import import_module
 
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 
 from . import tokens
+from .store import Order
 
-__all__ = ["bind_order", "bound_order", "forget_order", "owns_order"]
+HANDOFF = "handoff"
+
+__all__ = [
+    "bind_order",
+    "bound_order",
+    "forget_order",
+    "issuer_still_bound",
+    "owns_order",
+    "seal_session_key",
+]
 
 _SESSION_KEY = "qrauth"
 
@@ -48,3 +63,51 @@ def forget_order(request: HttpRequest, flow: str) -> None:
     orders = dict(request.session.get(_SESSION_KEY, {}))
     if orders.pop(flow, None) is not None:
         request.session[_SESSION_KEY] = orders
+
+
+# -- the issuing session, as the source of truth -------------------------------
+#
+# Cancelling an order at logout is best effort: Redis may be down, a browser
+# may switch user without logging out (login() flushes the session without
+# the logout signal), two page loads may race. So the order also carries the
+# issuing session's key, sealed, and a scan only counts while that session
+# is still signed in as the order's user and still points at this order.
+
+
+def _keystream(order_id: str, length: int) -> bytes:
+    # HMAC-SHA256 under SECRET_KEY as a pseudo-random function, with the
+    # order id (random, never reused) as the nonce: a one-time pad.
+    blocks = (
+        salted_hmac("qrauth.seal", f"{order_id}:{i}", algorithm="sha256").digest()
+        for i in range(length // 32 + 1)
+    )
+    return b"".join(blocks)[:length]
+
+
+def _xor(order_id: str, data: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(data, _keystream(order_id, len(data)), strict=True))
+
+
+def seal_session_key(order_id: str, session_key: str) -> str:
+    """The session key, unreadable without SECRET_KEY and the order id."""
+    return base64.urlsafe_b64encode(_xor(order_id, session_key.encode())).decode("ascii")
+
+
+def _unseal(order_id: str, sealed: str) -> str | None:
+    try:
+        return _xor(order_id, base64.urlsafe_b64decode(sealed.encode("ascii"))).decode()
+    except (ValueError, UnicodeError):
+        return None
+
+
+def issuer_still_bound(order: Order) -> bool:
+    """Whether the browser that issued ``order`` is still signed in as its
+    user and still shows this order."""
+    session_key = _unseal(order.id, order.issuer)
+    if not session_key:
+        return False
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    entry = session.get(_SESSION_KEY, {}).get(HANDOFF)
+    if not entry or str(session.get(SESSION_KEY)) != order.user_id:
+        return False
+    return hmac.compare_digest(entry[0].encode(), order.id.encode())

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .conf import setting_errors
@@ -45,31 +46,35 @@ _LOCAL_CACHES = (
 )
 
 
-def _middleware(**kwargs: Any) -> list[Error]:
-    middleware = django_settings.MIDDLEWARE or []
-    errors = []
-    if "django.contrib.sessions.middleware.SessionMiddleware" not in middleware:
-        errors.append(Error(E001[0], hint=E001[1], id="qrauth.E001"))
-    if "django.contrib.auth.middleware.AuthenticationMiddleware" not in middleware:
-        errors.append(Error(E002[0], hint=E002[1], id="qrauth.E002"))
-    return errors
-
-
-def _has_backend() -> bool:
-    from .backends import QRAuthBackend
-
-    for path in django_settings.AUTHENTICATION_BACKENDS:
+def _lists(paths: list[str], required: type) -> bool:
+    """Whether the dotted ``paths`` name ``required`` or a subclass of it."""
+    for path in paths:
         try:
-            backend = import_string(path)
+            listed = import_string(path)
         except ImportError:
             continue
-        if isinstance(backend, type) and issubclass(backend, QRAuthBackend):
+        if isinstance(listed, type) and issubclass(listed, required):
             return True
     return False
 
 
+def _middleware(**kwargs: Any) -> list[Error]:
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    middleware = django_settings.MIDDLEWARE or []
+    errors = []
+    if not _lists(middleware, SessionMiddleware):
+        errors.append(Error(E001[0], hint=E001[1], id="qrauth.E001"))
+    if not _lists(middleware, AuthenticationMiddleware):
+        errors.append(Error(E002[0], hint=E002[1], id="qrauth.E002"))
+    return errors
+
+
 def _backend(**kwargs: Any) -> list[Error]:
-    if _has_backend():
+    from .backends import QRAuthBackend
+
+    if _lists(django_settings.AUTHENTICATION_BACKENDS, QRAuthBackend):
         return []
     return [Error(E003[0], hint=E003[1], id="qrauth.E003")]
 
@@ -97,6 +102,8 @@ def _redis(**kwargs: Any) -> list[Warning]:
         store.ping()
     except store.StoreUnavailable as exc:
         return [Warning(W002[0].format(error=exc), hint=W002[1], id="qrauth.W002")]
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), hint=E004_HINT, id="qrauth.E005")]
     return []
 
 

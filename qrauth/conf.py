@@ -21,6 +21,12 @@ def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
+def _lifetime(value: Any) -> bool:
+    # A day at most: a sign-in code is not a long-lived credential, and
+    # Redis refuses (mid-script, leaving no TTL) absurdly large expiries.
+    return _positive_int(value) and value <= 86400
+
+
 def _positive_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
@@ -56,7 +62,7 @@ def _key_prefix(value: Any) -> bool:
 
 # name: (default, validator, what a valid value looks like)
 _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
-    "EXPIRATION_TIME": (300, _positive_int, "a positive integer (seconds)"),
+    "EXPIRATION_TIME": (300, _lifetime, "a whole number of seconds from 1 to 86400"),
     "REDIRECT_URL": ("/", _non_empty_str, "a non-empty URL or path"),
     "REDIS_KWARGS": ({}, lambda v: isinstance(v, dict), "a dict of redis.Redis arguments"),
     "REDIS_URL": (None, _redis_url, "None or a redis:// / rediss:// / unix:// URL"),

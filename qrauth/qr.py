@@ -12,19 +12,27 @@ import io
 import qrcode
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
+from qrcode.exceptions import DataOverflowError
 
-__all__ = ["QUIET_ZONE", "qr_matrix", "render_png", "render_svg"]
+__all__ = ["QUIET_ZONE", "ContentTooLong", "qr_matrix", "render_png", "render_svg"]
 
 QUIET_ZONE = 4  # modules of white around the code, as the standard asks
 _MASK = 2
 _WHITE, _BLACK = 255, 0
 
 
+class ContentTooLong(ValueError):
+    """More than the largest QR code (version 40) holds."""
+
+
 def qr_matrix(content: str) -> list[list[bool]]:
     """The module matrix (True is dark) of ``content``, without quiet zone."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=1, border=0, mask_pattern=_MASK)
     code.add_data(content, optimize=0)
-    code.make(fit=True)
+    try:
+        code.make(fit=True)
+    except (DataOverflowError, ValueError) as exc:  # qrcode says either
+        raise ContentTooLong(f"{len(content)} characters do not fit in a QR code") from exc
     return code.modules
 
 

@@ -10,10 +10,13 @@ and these keyword arguments:
 ``rejected``   request, user (None when unknown), order_ref (None when the
                token was not authentic), reason: a scan or sign-in refused.
                Reasons: "invalid" (unknown, expired, used or cancelled),
-               "user_gone", "inactive", "password_changed".
+               "user_gone", "inactive", "password_changed", "signed_out"
+               (the issuing browser no longer holds the order), "declined"
+               (the scanner said it was not them).
 
-``order_ref`` is a keyed hash of the order, safe to log; no signal carries a
-token or a secret.
+``order_ref`` is a keyed hash of the order, safe to log. ``request.path`` of
+``scanned``, ``signed_in`` and ``rejected`` is the scan URL, whose token may
+still work: log ``order_ref``, not the path.
 """
 
 from django.dispatch import Signal

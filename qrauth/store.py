@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
@@ -32,6 +33,7 @@ __all__ = [
     "StoreUnavailable",
     "cancel_order",
     "consume_order",
+    "decline_order",
     "get_redis",
     "issue_order",
     "mint_static_code",
@@ -63,6 +65,7 @@ class StoreUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Order:
+    id: str = field(repr=False)  # the public id: in URLs, never in logs
     ref: str
     state: str
     user_id: str
@@ -70,6 +73,7 @@ class Order:
     created: int
     device: str
     minted: bool
+    issuer: str = field(repr=False)  # the issuing session's key, sealed
 
     @property
     def state_name(self) -> str:
@@ -81,7 +85,7 @@ class Order:
 
 
 # Fields, in the order every script returns them.
-_FIELDS = ("s", "u", "a", "t", "d", "m")
+_FIELDS = ("s", "u", "a", "t", "d", "m", "k")
 
 _ISSUE = """
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
@@ -103,14 +107,22 @@ local s, m = unpack(redis.call('HMGET', KEYS[1], 's', 'm'))
 if (s == 'p' or s == 's') and m == '1' then
   redis.call('HSET', KEYS[1], 's', 's', 'd', ARGV[1])
 end
-return redis.call('HMGET', KEYS[1], 's', 'u', 'a', 't', 'd', 'm')
+return redis.call('HMGET', KEYS[1], 's', 'u', 'a', 't', 'd', 'm', 'k')
 """
 
 _CONSUME = """
 local s, m = unpack(redis.call('HMGET', KEYS[1], 's', 'm'))
 if (s ~= 'p' and s ~= 's') or m ~= '1' then return false end
 redis.call('HSET', KEYS[1], 's', 'c', 'd', ARGV[1])
-return redis.call('HMGET', KEYS[1], 's', 'u', 'a', 't', 'd', 'm')
+return redis.call('HMGET', KEYS[1], 's', 'u', 'a', 't', 'd', 'm', 'k')
+"""
+
+# Anyone holding a scan token could use it; so may they refuse it.
+_DECLINE = """
+local s, m = unpack(redis.call('HMGET', KEYS[1], 's', 'm'))
+if (s ~= 'p' and s ~= 's') or m ~= '1' then return 0 end
+redis.call('HSET', KEYS[1], 's', 'x')
+return 1
 """
 
 _CANCEL = """
@@ -129,6 +141,17 @@ _scripts: dict[str, Any] = {}
 
 
 def _build_client() -> Any:
+    try:
+        return _client_from_settings()
+    except (ImportError, TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(
+            f"qrauth could not build its Redis client ({type(exc).__name__}: {exc}); check "
+            "AUTH_QR_CODE_REDIS_URL, AUTH_QR_CODE_REDIS_KWARGS and "
+            "AUTH_QR_CODE_REDIS_CLIENT_FACTORY."
+        ) from exc
+
+
+def _client_from_settings() -> Any:
     factory_path = settings.REDIS_CLIENT_FACTORY
     if factory_path:
         return import_string(factory_path)()
@@ -179,67 +202,71 @@ def reset_client() -> None:
 # -- failing fast while Redis is down -----------------------------------------
 
 
-# Errors that mean "Redis cannot serve us now", not "our request was wrong":
-# unreachable, too slow, a replica during failover, a cluster without quorum.
-_OUTAGES = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    redis.exceptions.ReadOnlyError,
-    redis.exceptions.ClusterDownError,
-)
-# The same conditions, as Redis words them inside a script's error.
-_OUTAGE_REPLIES = ("READONLY", "MASTERDOWN", "CLUSTERDOWN", "LOADING")
-
-
-def _is_outage(exc: Exception) -> bool:
-    if isinstance(exc, _OUTAGES):
-        return True
-    return isinstance(exc, redis.exceptions.ResponseError) and any(
-        reply in str(exc) for reply in _OUTAGE_REPLIES
-    )
+# Whatever goes wrong talking to Redis (unreachable, too slow, out of
+# memory, a replica during failover, a cluster without quorum), people get
+# a 503 page and the outage is logged once, never a 500 with the scan URL,
+# and so a live token, in the error log.
+_REDIS_ERRORS = (redis.exceptions.RedisError, redis.exceptions.RedisClusterException)
 
 
 class _Breaker:
     """After a failure, refuse calls for a while instead of waiting on Redis.
 
     Waiting screens poll; without this, an outage would tie up every worker
-    in socket timeouts. Logs once when Redis goes away and once when it is
-    back, not once per request.
+    in socket timeouts. After the back-off one request probes Redis while
+    the others still fail fast. Logs once when Redis goes away and once when
+    it is back, not once per request.
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
         self.open_until = 0.0
         self.down = False
+        self.failures = 0
 
     def call(self, operation: Any) -> Any:
-        if _clock() < self.open_until:
-            raise StoreUnavailable("redis is down; not retrying yet")
+        with self._lock:
+            now = _clock()
+            if now < self.open_until:
+                raise StoreUnavailable("redis is down; not retrying yet")
+            if self.down:  # this request is the probe; the others wait
+                self.open_until = now + settings.REDIS_FAILURE_BACKOFF
+            generation = self.failures
         try:
             result = operation()
-        except redis.exceptions.RedisError as exc:
-            if not _is_outage(exc):
-                raise
+        except _REDIS_ERRORS as exc:
             self._failed(exc)
-            raise StoreUnavailable(str(exc)) from exc
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
         if self.down:
-            self.down = False
-            logger.warning("qrauth: Redis is reachable again")
+            self._recovered(generation)
         return result
 
     def _failed(self, exc: Exception) -> None:
-        self.open_until = _clock() + settings.REDIS_FAILURE_BACKOFF
-        if not self.down:
+        with self._lock:
+            self.failures += 1
+            self.open_until = _clock() + settings.REDIS_FAILURE_BACKOFF
+            if self.down:
+                return
             self.down = True
-            logger.warning(
-                "qrauth: Redis is unreachable (%s: %s); answering 503 and retrying "
-                "every %s s (AUTH_QR_CODE_REDIS_FAILURE_BACKOFF)",
-                type(exc).__name__,
-                exc,
-                settings.REDIS_FAILURE_BACKOFF,
-            )
+        logger.warning(
+            "qrauth: Redis is unavailable (%s: %s); answering 503 and retrying "
+            "every %s s (AUTH_QR_CODE_REDIS_FAILURE_BACKOFF)",
+            type(exc).__name__,
+            exc,
+            settings.REDIS_FAILURE_BACKOFF,
+        )
+
+    def _recovered(self, generation: int) -> None:
+        with self._lock:
+            # A call that began before the latest failure proves nothing.
+            if not self.down or generation != self.failures:
+                return
+            self.down = False
+            self.open_until = 0.0
+        logger.warning("qrauth: Redis is reachable again")
 
 
 def _clock() -> float:
@@ -250,8 +277,8 @@ _breaker = _Breaker()
 
 
 def _run(name: str, source: str, order_id: str, *args: Any) -> Any:
-    script = _script(name, source)
-    return _breaker.call(lambda: script(keys=[order_key(order_id)], args=list(args)))
+    key = order_key(order_id)
+    return _breaker.call(lambda: _script(name, source)(keys=[key], args=list(args)))
 
 
 # -- orders -------------------------------------------------------------------
@@ -271,8 +298,9 @@ def _text(value: Any) -> str:
 def _order(order_id: str, values: Any) -> Order | None:
     if not values or values[0] is None:
         return None
-    state, user_id, auth, created, device, minted = (_text(v) for v in values)
+    state, user_id, auth, created, device, minted, issuer = (_text(v) for v in values)
     return Order(
+        id=order_id,
         ref=tokens.order_ref(order_id),
         state=state,
         user_id=user_id,
@@ -280,11 +308,17 @@ def _order(order_id: str, values: Any) -> Order | None:
         created=int(created or 0),
         device=device,
         minted=minted == "1",
+        issuer=issuer,
     )
 
 
-def issue_order(order_id: str, user_id: Any, auth_digest: str, binding_digest: str) -> None:
-    """Store a new pending hand-off order that lives EXPIRATION_TIME seconds."""
+def issue_order(
+    order_id: str, user_id: Any, auth_digest: str, binding_digest: str, issuer: str
+) -> None:
+    """Store a new pending hand-off order that lives EXPIRATION_TIME seconds.
+
+    ``issuer`` is the issuing browser's session key, sealed (see binding.py).
+    """
     fields = {
         "f": HANDOFF,
         "s": PENDING,
@@ -292,6 +326,7 @@ def issue_order(order_id: str, user_id: Any, auth_digest: str, binding_digest: s
         "a": auth_digest,
         "b": binding_digest,
         "t": int(time.time()),
+        "k": issuer,
     }
     flat = [item for pair in fields.items() for item in pair]
     _run("issue", _ISSUE, order_id, settings.EXPIRATION_TIME, *flat)
@@ -316,6 +351,11 @@ def peek_order(order_id: str) -> Order | None:
 def consume_order(order_id: str, device: str) -> Order | None:
     """Use the order up; exactly one caller ever gets it back."""
     return _order(order_id, _run("consume", _CONSUME, order_id, device[:_DEVICE_MAX]))
+
+
+def decline_order(order_id: str) -> bool:
+    """The scanner says "this was not me": cancel the open, minted order."""
+    return bool(_run("decline", _DECLINE, order_id))
 
 
 def cancel_order(order_id: str, binding_digest: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.checks import run_checks
 
 from qrauth import store
@@ -74,6 +75,39 @@ def test_session_cache_shared_between_processes(settings, cache, expected):
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
     settings.CACHES = {"default": {"BACKEND": cache}}
     assert qrauth_ids() == expected
+
+
+class SiteSessionMiddleware(SessionMiddleware):
+    """A site's own subclass of the session middleware."""
+
+
+@pytest.mark.usefixtures("qr_redis")
+def test_subclasses_of_the_middleware_are_enough(settings):
+    session = "django.contrib.sessions.middleware.SessionMiddleware"
+    settings.MIDDLEWARE = [
+        f"{__name__}.SiteSessionMiddleware" if m == session else m for m in settings.MIDDLEWARE
+    ]
+    assert qrauth_ids() == []
+
+
+@pytest.mark.parametrize(
+    "redis_settings",
+    [
+        {"AUTH_QR_CODE_REDIS_URL": "redis://localhost:notaport/0"},
+        {"AUTH_QR_CODE_REDIS_KWARGS": {"hots": "localhost"}},
+        {"AUTH_QR_CODE_REDIS_CLIENT_FACTORY": "no.such.factory"},
+    ],
+)
+def test_a_client_that_cannot_be_built_is_an_error_not_a_crash(settings, redis_settings):
+    settings.AUTH_QR_CODE_REDIS_CLIENT_FACTORY = None
+    for name, value in redis_settings.items():
+        setattr(settings, name, value)
+    try:
+        messages = run_checks(tags=["qrauth"])
+    finally:
+        store.reset_client()
+    assert [m.id for m in messages] == ["qrauth.E005"]
+    assert "AUTH_QR_CODE_REDIS" in messages[0].msg
 
 
 def test_redis_unreachable_is_a_warning(settings):

@@ -40,6 +40,8 @@ BAD_VALUES = [
     ("EXPIRATION_TIME", 0),
     ("EXPIRATION_TIME", -1),
     ("EXPIRATION_TIME", True),
+    ("EXPIRATION_TIME", 86401),
+    ("EXPIRATION_TIME", 10**19),
     ("EXPIRATION_TIME", 300.0),
     ("EXPIRATION_TIME", None),
     ("REDIRECT_URL", ""),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import django
 import pytest
+import redis
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.messages import get_messages
@@ -93,7 +95,7 @@ def test_protective_headers(desktop, phone, name):
         response = phone.get(scan(desktop))
     assert response["X-Frame-Options"] == "DENY"
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Referrer-Policy"] == "strict-origin"
 
 
 # -- scanning: GET and HEAD never sign in ---------------------------------------
@@ -158,9 +160,17 @@ def test_the_phone_is_told_it_is_signed_in(desktop, phone):
     assert told == ["You are now signed in on this device."]
 
 
-def test_the_phone_can_decline(desktop, phone):
-    page = phone.get(scan(desktop)).content.decode()
-    assert 'href="/">Cancel, this was not me</a>' in page
+def test_the_phone_can_decline_and_that_cancels_the_code(desktop, phone, sent):
+    path = scan(desktop)
+    page = phone.get(path).content.decode()
+    assert 'name="action" value="decline"' in page
+    response = phone.post(path, {"action": "decline"})
+    assert response["Location"] == "/"
+    told = [str(m) for m in get_messages(response.wsgi_request)]
+    assert told == ["Nobody was signed in, and the code no longer works."]
+    assert signed_in_as(phone) is None
+    assert Client().post(path)["Location"] == INVALID
+    assert [kw["reason"] for name, _, kw in sent if name == "rejected"][:1] == ["declined"]
 
 
 @pytest.mark.parametrize(
@@ -191,6 +201,8 @@ def browser_form_post_headers(page: HttpResponse, page_url: str) -> dict[str, st
         return {"HTTP_ORIGIN": "null"}
     if policy == "same-origin":
         return {"HTTP_ORIGIN": "https://testserver", "HTTP_REFERER": page_url}
+    if policy == "strict-origin":
+        return {"HTTP_ORIGIN": "https://testserver", "HTTP_REFERER": "https://testserver/"}
     raise AssertionError(f"teach this helper the Referrer-Policy {policy!r}")
 
 
@@ -215,6 +227,67 @@ def test_other_methods_are_refused(desktop, phone, method):
     assert signed_in_as(phone) == "alice"
 
 
+@pytest.mark.parametrize("fetch_site", ["cross-site", "same-site"])
+def test_a_link_from_elsewhere_shows_a_button_not_a_code(desktop, qr_redis, fetch_site):
+    response = desktop.get(reverse("qr_code_page"), HTTP_SEC_FETCH_SITE=fetch_site)
+    assert "qrauth/show_code.html" in [t.name for t in response.templates]
+    assert f'href="{reverse("qr_code_page")}"' in response.content.decode()
+    assert list(qr_redis.scan_iter()) == []  # no order was issued
+
+
+@pytest.mark.parametrize("fetch_site", ["same-origin", "none"])
+def test_own_links_and_typed_urls_show_the_code(desktop, fetch_site):
+    response = desktop.get(reverse("qr_code_page"), HTTP_SEC_FETCH_SITE=fetch_site)
+    assert "auth_code" in response.context
+
+
+def test_the_scan_post_needs_csrf_even_without_the_middleware(desktop, settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "Csrf" not in m]
+    path = scan(desktop)
+    strict_phone = Client(enforce_csrf_checks=True)
+    assert strict_phone.post(path).status_code == 403
+    assert signed_in_as(strict_phone) is None
+
+
+class GreedyBackend:
+    """A site backend listed first that answers for any credentials."""
+
+    def authenticate(self, request, **credentials):
+        return get_user_model().objects.get_or_create(username="mallory")[0]
+
+    def get_user(self, user_id):
+        return get_user_model().objects.filter(pk=user_id).first()
+
+
+def test_only_the_orders_user_from_our_backend_is_signed_in(desktop, phone, settings):
+    path = scan(desktop)
+    settings.AUTHENTICATION_BACKENDS = [
+        f"{__name__}.GreedyBackend",
+        *settings.AUTHENTICATION_BACKENDS,
+    ]
+    assert phone.post(path)["Location"] == INVALID
+    assert signed_in_as(phone) is None
+
+
+@pytest.mark.skipif(django.VERSION < (5, 1), reason="LoginRequiredMiddleware is Django 5.1+")
+def test_the_phone_gets_through_login_required_middleware(desktop, phone, settings):
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    ]
+    path = scan(desktop)
+    assert phone.get(path).status_code == 200
+    assert phone.post(path)["Location"] == "/"
+    assert phone.get(INVALID).status_code == 200
+
+
+def test_an_oversized_host_is_a_bad_request(desktop, settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    auth_code = open_qr_page(desktop)
+    response = desktop.get(reverse("auth_qr_code", args=[auth_code]), HTTP_HOST="h" * 3000)
+    assert response.status_code == 400
+
+
 @override_settings(AUTH_QR_CODE_REDIRECT_URL="/welcome/")
 def test_redirect_url_setting(desktop, phone):
     assert phone.post(scan(desktop))["Location"] == "/welcome/"
@@ -227,6 +300,7 @@ def test_redirect_url_setting(desktop, phone):
         ("https://evil.example/", "/"),
         ("//evil.example/", "/"),
         ("javascript:alert(1)", "/"),
+        ("dashboard", "dashboard"),  # a relative URL, not a URL name to reverse
     ],
 )
 def test_next_is_followed_only_on_this_site(desktop, phone, next_url, expected):
@@ -234,6 +308,8 @@ def test_next_is_followed_only_on_this_site(desktop, phone, next_url, expected):
     page = phone.get(path, {"next": next_url})
     if expected != "/":
         assert f'name="next" value="{next_url}"' in page.content.decode()
+    else:
+        assert 'name="next"' not in page.content.decode()
     assert phone.post(path, {"next": next_url})["Location"] == expected
 
 
@@ -343,6 +419,35 @@ def test_inactive_user_is_refused(desktop, phone, alice):
     alice.save()
     assert phone.post(path)["Location"] == INVALID
     assert signed_in_as(phone) is None
+
+
+def test_logout_while_redis_is_in_back_off_still_kills_the_code(desktop, phone):
+    path = scan(desktop)
+    store._breaker._failed(redis.ConnectionError("a blip"))  # the cancel will not be tried
+    desktop.logout()
+    store._breaker.reset()
+    assert phone.post(path)["Location"] == INVALID
+    assert signed_in_as(phone) is None
+
+
+def test_switching_user_without_logout_kills_the_code(desktop, phone):
+    path = scan(desktop)
+    desktop.force_login(get_user_model().objects.create_user("bob"))  # login() flushes
+    assert phone.get(path)["Location"] == INVALID
+    assert phone.post(path)["Location"] == INVALID
+
+
+def test_a_deleted_desktop_session_kills_the_code(desktop, phone):
+    path = scan(desktop)
+    desktop.session.delete()
+    assert phone.post(path)["Location"] == INVALID
+
+
+def test_a_newer_code_wins_even_if_cancelling_the_old_one_failed(desktop, phone, monkeypatch):
+    old = scan(desktop)
+    monkeypatch.setattr(store, "cancel_order", lambda *args: False)
+    scan(desktop)
+    assert phone.post(old)["Location"] == INVALID
 
 
 def test_deleted_user_is_refused(desktop, phone, alice):

@@ -29,7 +29,7 @@ def everything_in_redis(client) -> str:
 
 def issue(binding="b" * 22, user_id=1) -> str:
     order_id = tokens.new_secret()
-    store.issue_order(order_id, user_id, "auth-digest", tokens.binding_digest(binding))
+    store.issue_order(order_id, user_id, "auth-digest", tokens.binding_digest(binding), "sealed")
     return order_id
 
 
@@ -40,7 +40,7 @@ def test_redis_holds_nothing_usable_as_a_url(desktop, phone, qr_redis):
     order_id, code = token.split(".")
     binding_secret = desktop.session["qrauth"]["handoff"][1]
     dump = everything_in_redis(qr_redis)
-    for secret in (order_id, code, binding_secret):
+    for secret in (order_id, code, binding_secret, desktop.session.session_key):
         assert secret not in dump
     for word in dump.split():
         for name in ("qr_code_login", "auth_qr_code"):

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from qrauth import store, tokens
 
-from .redis_servers import RedisServer, silent_server
+from .redis_servers import RedisServer, free_port, silent_server
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def test_redis_down_gives_a_503_page_logged_once(own_server, desktop, phone, clo
         clock.now += 10  # past the back-off: Redis is tried (and fails) again
     messages = qrauth_warnings(caplog)
     assert len(messages) == 1
-    assert "unreachable" in messages[0]
+    assert "unavailable" in messages[0]
     assert not [r for r in caplog.records if r.name == "django.request"]
 
 
@@ -122,3 +122,59 @@ def test_a_read_only_replica_is_an_outage_too(own_server, desktop, redis_server)
     finally:
         replica.replicaof("NO", "ONE")
         replica.close()
+
+
+def test_redis_out_of_memory_is_an_outage_and_logout_still_works(own_server, desktop):
+    desktop.get(reverse("qr_code_page"))
+    redis.Redis.from_url(own_server.url).config_set("maxmemory", 1)
+    assert desktop.get(reverse("qr_code_page")).status_code == 503
+    desktop.logout()
+    assert desktop.get("/").content == b"home: anonymous"
+
+
+def unreachable_cluster():
+    """AUTH_QR_CODE_REDIS_CLIENT_FACTORY: a cluster that is not there."""
+    from redis.cluster import RedisCluster
+
+    return RedisCluster(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2)
+
+
+def test_an_unreachable_cluster_is_an_outage(settings, desktop):
+    settings.AUTH_QR_CODE_REDIS_CLIENT_FACTORY = f"{__name__}.unreachable_cluster"
+    try:
+        assert desktop.get(reverse("qr_code_page")).status_code == 503
+    finally:
+        store.reset_client()
+
+
+def test_a_call_that_began_before_a_failure_does_not_end_the_outage(clock, caplog):
+    caplog.set_level(logging.WARNING, logger="qrauth.store")
+    breaker = store._breaker
+
+    def succeeds_while_another_request_fails():
+        breaker._failed(redis.ConnectionError("another request's failure"))
+        return "ok"
+
+    assert breaker.call(succeeds_while_another_request_fails) == "ok"
+    assert breaker.down
+    with pytest.raises(store.StoreUnavailable):
+        breaker.call(lambda: "not even tried")
+    assert len(qrauth_warnings(caplog)) == 1
+
+
+def test_after_the_back_off_one_request_probes_while_others_fail_fast(clock):
+    breaker = store._breaker
+    breaker._failed(redis.ConnectionError("down"))
+    clock.now += 5
+    calls = []
+
+    def probe():
+        calls.append("probe")
+        with pytest.raises(store.StoreUnavailable):  # a concurrent request meanwhile
+            breaker.call(lambda: calls.append("second"))
+        return "up"
+
+    assert breaker.call(probe) == "up"
+    assert calls == ["probe"]
+    assert not breaker.down
+    assert breaker.call(lambda: "ok") == "ok"

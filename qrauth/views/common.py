@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
 
-REFERRER_POLICY = "same-origin"
+REFERRER_POLICY = "strict-origin"
 
 
 def _unavailable(request: HttpRequest) -> HttpResponse:
@@ -38,12 +38,14 @@ def protected(view: View) -> View:
     for people (never a traceback) while Redis is unreachable.
 
     No framing (a code in a frame is a code an attacker's page can show),
-    no caching (a code in a cache outlives its order), no Referer to other
-    sites (the scan URL must not leak to whatever a page links to).
+    no caching (a code in a cache outlives its order), a Referer of the
+    origin only (the scan URL must not reach a log or a third party through
+    whatever a page loads or links to).
 
     Not "no-referrer": under it a browser sends ``Origin: null`` and no
     Referer with the page's own form POSTs, and Django's CSRF check rejects
-    them. "same-origin" keeps the URL on this site and the forms working.
+    them. Under "strict-origin" both carry the origin, which is all Django
+    compares.
     """
 
     @functools.wraps(view)

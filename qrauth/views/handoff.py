@@ -15,19 +15,27 @@ from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import binding, signals, store, tokens
+from .._compat import login_not_required
 from ..backends import check_order_user
 from ..conf import settings
 from ..devices import describe_user_agent
 from ..links import scan_url
-from ..qr import render_png, render_svg
+from ..qr import ContentTooLong, render_png, render_svg
 from .common import protected, safe_next
 
 __all__ = ["invalid_code", "qr_code_login", "qr_code_page", "qr_code_picture"]
@@ -35,6 +43,13 @@ __all__ = ["invalid_code", "qr_code_login", "qr_code_page", "qr_code_picture"]
 logger = logging.getLogger(__name__)
 
 FLOW = "handoff"
+BACKEND = "qrauth.backends.QRAuthBackend"
+
+
+# A link from another site must not put a live code on the screen (think of
+# a link dropped in the chat of a screen-sharing call): such a visit gets a
+# button first, and the click on it comes from this site.
+_FOREIGN_NAVIGATION = ("cross-site", "same-site")
 
 
 @login_required
@@ -42,12 +57,18 @@ FLOW = "handoff"
 @protected
 def qr_code_page(request: HttpRequest) -> HttpResponse:
     """Issue an order for this user and browser; replaces its previous one."""
+    if request.headers.get("Sec-Fetch-Site") in _FOREIGN_NAVIGATION:
+        return render(request, "qrauth/show_code.html")
     previous = binding.bound_order(request, FLOW)
     if previous:
         store.cancel_order(*previous)
     order_id = tokens.new_secret()
     binding_digest = binding.bind_order(request, FLOW, order_id)
-    store.issue_order(order_id, request.user.pk, tokens.auth_digest(request.user), binding_digest)
+    if request.session.session_key is None:
+        request.session.save()
+    issuer = binding.seal_session_key(order_id, request.session.session_key)
+    auth = tokens.auth_digest(request.user)
+    store.issue_order(order_id, request.user.pk, auth, binding_digest, issuer)
     ref = tokens.order_ref(order_id)
     logger.info("qrauth: order %s issued", ref)
     signals.issued.send(sender=FLOW, request=request, user=request.user, order_ref=ref)
@@ -72,11 +93,15 @@ def qr_code_picture(request: HttpRequest, auth_code: str) -> HttpResponse:
     if bound is None or not store.mint_static_code(auth_code, bound[1], request.user.pk):
         raise Http404("no such QR code")
     content = scan_url(request, tokens.scan_token(auth_code))
-    if image_format == "svg":
-        return HttpResponse(
-            render_svg(content, settings.IMAGE_BOX_SIZE), content_type="image/svg+xml"
-        )
-    return HttpResponse(render_png(content, settings.IMAGE_BOX_SIZE), content_type="image/png")
+    render_image, content_type = _RENDERERS[image_format]
+    try:
+        image = render_image(content, settings.IMAGE_BOX_SIZE)
+    except ContentTooLong:
+        return HttpResponseBadRequest("the scan URL is too long for a QR code")
+    return HttpResponse(image, content_type=content_type)
+
+
+_RENDERERS = {"png": (render_png, "image/png"), "svg": (render_svg, "image/svg+xml")}
 
 
 def _invalid(
@@ -89,6 +114,8 @@ def _invalid(
     return redirect("invalid_auth_code")
 
 
+@login_not_required
+@csrf_protect  # even on a site without CsrfViewMiddleware
 @require_http_methods(["GET", "HEAD", "POST"])
 @protected
 def qr_code_login(request: HttpRequest, auth_code: str) -> HttpResponse:
@@ -96,9 +123,11 @@ def qr_code_login(request: HttpRequest, auth_code: str) -> HttpResponse:
     order_id = tokens.parse_scan_token(auth_code)
     if order_id is None:
         return _invalid(request, None)
-    if request.method == "POST":
-        return _confirm(request, order_id)
-    return _ask(request, order_id, auth_code)
+    if request.method != "POST":
+        return _ask(request, order_id, auth_code)
+    if request.POST.get("action") == "decline":
+        return _decline(request, order_id)
+    return _confirm(request, order_id)
 
 
 def _device(request: HttpRequest) -> str:
@@ -124,7 +153,6 @@ def _ask(request: HttpRequest, order_id: str, auth_code: str) -> HttpResponse:
         "account": user,
         "account_name": _display_name(user),
         "next": safe_next(request, ""),
-        "cancel_url": "/",
     }
     return render(request, "qrauth/confirm.html", context)
 
@@ -134,13 +162,42 @@ def _confirm(request: HttpRequest, order_id: str) -> HttpResponse:
     if order is None:
         return _invalid(request, tokens.order_ref(order_id))
     user = authenticate(request, qrauth_order=order)
-    if user is None:
+    if not _is_order_user(user, order):
         return redirect("invalid_auth_code")
     login(request, user)
     messages.success(request, _("You are now signed in on this device."), fail_silently=True)
     logger.info("qrauth: order %s signed in a device", order.ref)
     signals.signed_in.send(sender=FLOW, request=request, user=user, order_ref=order.ref)
-    return redirect(safe_next(request, settings.REDIRECT_URL))
+    return _redirect_after(request, settings.REDIRECT_URL)
+
+
+def _is_order_user(user, order: store.Order) -> bool:
+    """authenticate() tries every backend: accept only ours, for the order's user."""
+    return (
+        user is not None
+        and getattr(user, "backend", None) == BACKEND
+        and str(user.pk) == order.user_id
+    )
+
+
+def _decline(request: HttpRequest, order_id: str) -> HttpResponse:
+    if store.decline_order(order_id):
+        ref = tokens.order_ref(order_id)
+        logger.info("qrauth: order %s declined by its scanner", ref)
+        signals.rejected.send(
+            sender=FLOW, request=request, user=None, order_ref=ref, reason="declined"
+        )
+        messages.info(
+            request, _("Nobody was signed in, and the code no longer works."), fail_silently=True
+        )
+    return _redirect_after(request, "/")
+
+
+def _redirect_after(request: HttpRequest, default: str) -> HttpResponse:
+    next_url = safe_next(request, "")
+    if next_url:  # a URL, never a URL name for redirect() to reverse
+        return HttpResponseRedirect(next_url)
+    return redirect(default)
 
 
 def _duration(seconds: int) -> str:
@@ -156,6 +213,7 @@ def _display_name(user) -> str:
     return full_name or user.get_username()
 
 
+@login_not_required
 @require_GET
 @protected
 def invalid_code(request: HttpRequest) -> HttpResponse:
