@@ -26,7 +26,7 @@ demo: $(VENV)/.installed-demo
 	$(MANAGE) runserver $(ADDR)
 
 test: lint
-	scripts/ensure-chromium
+	scripts/ensure-test-tools
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-test

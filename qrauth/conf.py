@@ -71,6 +71,8 @@ _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "BASE_URL": (None, _base_url, "None or an origin such as 'https://example.com' (no path)"),
     "KEY_PREFIX": ("qrauth", _key_prefix, "a non-empty string without braces"),
     "IMAGE_BOX_SIZE": (8, _positive_int, "a positive integer (pixels per module)"),
+    "ANIMATED": (True, lambda v: isinstance(v, bool), "True or False"),
+    "FRAME_TOLERANCE": (12, _positive_int, "a positive integer (seconds)"),
 }
 
 DEFAULTS: dict[str, Any] = {name: spec[0] for name, spec in _SPEC.items()}

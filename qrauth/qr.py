@@ -13,6 +13,7 @@ import qrcode
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 from qrcode.exceptions import DataOverflowError
+from qrcode.util import MODE_8BIT_BYTE, QRData
 
 __all__ = ["QUIET_ZONE", "ContentTooLong", "qr_matrix", "render_png", "render_svg"]
 
@@ -28,7 +29,9 @@ class ContentTooLong(ValueError):
 def qr_matrix(content: str) -> list[list[bool]]:
     """The module matrix (True is dark) of ``content``, without quiet zone."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=1, border=0, mask_pattern=_MASK)
-    code.add_data(content, optimize=0)
+    # Byte mode always, as the page's own encoder (static/qrauth/qrcode.js)
+    # does, so both draw the same matrix for the same content.
+    code.add_data(QRData(content.encode(), mode=MODE_8BIT_BYTE))
     try:
         code.make(fit=True)
     except (DataOverflowError, ValueError) as exc:  # qrcode says either

@@ -33,6 +33,7 @@ __all__ = [
     "StoreUnavailable",
     "cancel_order",
     "consume_order",
+    "order_status",
     "decline_order",
     "get_redis",
     "issue_order",
@@ -74,6 +75,7 @@ class Order:
     device: str
     minted: bool
     issuer: str = field(repr=False)  # the issuing session's key, sealed
+    usable: bool = False  # by the token it was read with, at that moment
 
     @property
     def state_name(self) -> str:
@@ -102,28 +104,64 @@ redis.call('HSET', KEYS[1], 'm', '1')
 return 1
 """
 
-_SCAN = """
-local s, m = unpack(redis.call('HMGET', KEYS[1], 's', 'm'))
-if (s == 'p' or s == 's') and m == '1' then
-  redis.call('HSET', KEYS[1], 's', 's', 'd', ARGV[1])
+# Whether a token may use the open order. A static code (no elapsed) works
+# once its image was minted; an animated frame while it is fresh: within
+# FRAME_TOLERANCE seconds of now (one second ahead for clock skew), or later
+# when the phone's session vouches that it was fresh at the phone's GET.
+# ARGV: device, elapsed ('' for static), now, tolerance, vouched ('1'/'0').
+_USABLE = """
+local function usable(s, m, t)
+  if s ~= 'p' and s ~= 's' then return false end
+  if ARGV[2] == '' then return m == '1' end
+  if ARGV[5] == '1' then return true end
+  local age = tonumber(ARGV[3]) - tonumber(t)
+  local elapsed = tonumber(ARGV[2])
+  return elapsed <= age + 1 and elapsed >= age - tonumber(ARGV[4])
 end
-return redis.call('HMGET', KEYS[1], 's', 'u', 'a', 't', 'd', 'm', 'k')
+local s, m, t = unpack(redis.call('HMGET', KEYS[1], 's', 'm', 't'))
+local ok = usable(s, m, t)
 """
 
-_CONSUME = """
-local s, m = unpack(redis.call('HMGET', KEYS[1], 's', 'm'))
-if (s ~= 'p' and s ~= 's') or m ~= '1' then return false end
+_READ = """
+local order = redis.call('HMGET', KEYS[1], 's', 'u', 'a', 't', 'd', 'm', 'k')
+table.insert(order, ok and '1' or '0')
+return order
+"""
+
+_SCAN = (
+    _USABLE
+    + """
+if ok then redis.call('HSET', KEYS[1], 's', 's', 'd', ARGV[1]) end
+"""
+    + _READ
+)
+
+_CONSUME = (
+    _USABLE
+    + """
+if not ok then return false end
 redis.call('HSET', KEYS[1], 's', 'c', 'd', ARGV[1])
-return redis.call('HMGET', KEYS[1], 's', 'u', 'a', 't', 'd', 'm', 'k')
+"""
+    + _READ
+)
+
+# One round trip for the issuing browser's poll: state, age, device, life left.
+_STATUS = """
+local b, s, t, d = unpack(redis.call('HMGET', KEYS[1], 'b', 's', 't', 'd'))
+if not s then return false end
+if b ~= ARGV[1] then return {'forbidden'} end
+return {s, t, d, redis.call('PTTL', KEYS[1])}
 """
 
 # Anyone holding a scan token could use it; so may they refuse it.
-_DECLINE = """
-local s, m = unpack(redis.call('HMGET', KEYS[1], 's', 'm'))
-if (s ~= 'p' and s ~= 's') or m ~= '1' then return 0 end
+_DECLINE = (
+    _USABLE
+    + """
+if not ok then return 0 end
 redis.call('HSET', KEYS[1], 's', 'x')
 return 1
 """
+)
 
 _CANCEL = """
 local b, s = unpack(redis.call('HMGET', KEYS[1], 'b', 's'))
@@ -273,6 +311,12 @@ def _clock() -> float:
     return time.monotonic()
 
 
+def now() -> int:
+    """Wall-clock whole seconds: order ages and animated frames count in these.
+    Every web server reads its own clock; keep them in sync (NTP)."""
+    return int(time.time())
+
+
 _breaker = _Breaker()
 
 
@@ -298,7 +342,9 @@ def _text(value: Any) -> str:
 def _order(order_id: str, values: Any) -> Order | None:
     if not values or values[0] is None:
         return None
-    state, user_id, auth, created, device, minted, issuer = (_text(v) for v in values)
+    state, user_id, auth, created, device, minted, issuer, usable = (
+        _text(v) for v in [*values, None][:8]
+    )
     return Order(
         id=order_id,
         ref=tokens.order_ref(order_id),
@@ -309,6 +355,7 @@ def _order(order_id: str, values: Any) -> Order | None:
         device=device,
         minted=minted == "1",
         issuer=issuer,
+        usable=usable == "1",
     )
 
 
@@ -325,7 +372,7 @@ def issue_order(
         "u": str(user_id),
         "a": auth_digest,
         "b": binding_digest,
-        "t": int(time.time()),
+        "t": now(),
         "k": issuer,
     }
     flat = [item for pair in fields.items() for item in pair]
@@ -337,9 +384,16 @@ def mint_static_code(order_id: str, binding_digest: str, user_id: Any) -> bool:
     return bool(_run("mint", _MINT, order_id, binding_digest, str(user_id)))
 
 
-def record_scan(order_id: str, device: str) -> Order | None:
-    """A GET of the scan URL: note the device; never moves past "scanned"."""
-    return _order(order_id, _run("scan", _SCAN, order_id, device[:_DEVICE_MAX]))
+def _token_args(token: tokens.ScanToken, device: str, vouched: bool = False) -> list[Any]:
+    elapsed = "" if token.elapsed is None else token.elapsed
+    return [device[:_DEVICE_MAX], elapsed, now(), settings.FRAME_TOLERANCE, int(vouched)]
+
+
+def record_scan(token: tokens.ScanToken, device: str) -> Order | None:
+    """A GET of the scan URL: note the device if the token may use the
+    order (``Order.usable``); never moves it past "scanned"."""
+    args = _token_args(token, device)
+    return _order(token.order_id, _run("scan", _SCAN, token.order_id, *args))
 
 
 def peek_order(order_id: str) -> Order | None:
@@ -348,14 +402,37 @@ def peek_order(order_id: str) -> Order | None:
     return _order(order_id, _breaker.call(lambda: get_redis().hmget(key, *_FIELDS)))
 
 
-def consume_order(order_id: str, device: str) -> Order | None:
-    """Use the order up; exactly one caller ever gets it back."""
-    return _order(order_id, _run("consume", _CONSUME, order_id, device[:_DEVICE_MAX]))
+def consume_order(token: tokens.ScanToken, device: str, vouched: bool = False) -> Order | None:
+    """Use the order up; exactly one caller ever gets it back. ``vouched``:
+    the phone's session saw this frame fresh at its GET."""
+    args = _token_args(token, device, vouched)
+    return _order(token.order_id, _run("consume", _CONSUME, token.order_id, *args))
 
 
-def decline_order(order_id: str) -> bool:
-    """The scanner says "this was not me": cancel the open, minted order."""
-    return bool(_run("decline", _DECLINE, order_id))
+@dataclass(frozen=True)
+class Status:
+    state: str
+    created: int
+    device: str
+    expires_in: float
+
+
+def order_status(order_id: str, binding_digest: str) -> Status | None:
+    """The issuing browser's view of its order, in one round trip. None when
+    the order is gone (expired); raises LookupError for another browser."""
+    values = _run("status", _STATUS, order_id, binding_digest)
+    if values is None:
+        return None
+    if _text(values[0]) == "forbidden":
+        raise LookupError("not this browser's order")
+    state, created, device = (_text(v) for v in values[:3])
+    return Status(state, int(created), device, max(int(values[3]), 0) / 1000)
+
+
+def decline_order(token: tokens.ScanToken, vouched: bool = False) -> bool:
+    """The scanner says "this was not me": cancel the order the token may use."""
+    args = _token_args(token, "", vouched)
+    return bool(_run("decline", _DECLINE, token.order_id, *args))
 
 
 def cancel_order(order_id: str, binding_digest: str) -> bool:

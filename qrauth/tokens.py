@@ -8,21 +8,27 @@ can be turned back into a working URL.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.crypto import salted_hmac
 
 __all__ = [
     "auth_digest",
+    "ScanToken",
     "binding_digest",
+    "frame_secret",
+    "frame_token",
     "is_order_id",
     "keyed_hash",
     "new_secret",
     "order_ref",
     "parse_scan_token",
+    "qr_auth_code",
     "scan_token",
     "static_code",
 ]
@@ -30,6 +36,8 @@ __all__ = [
 # 16 random bytes: 128 bits, 22 base64url characters.
 _SECRET_BYTES = 16
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{22}")
+# Whole seconds since the order was issued: at most a day (EXPIRATION_TIME).
+_ELAPSED_RE = re.compile(r"0|[1-9][0-9]{0,4}")
 
 
 def _b64(raw: bytes) -> str:
@@ -74,24 +82,56 @@ def static_code(order_id: str) -> str:
     return keyed_hash("static", order_id)
 
 
+def qr_auth_code(secret: str, elapsed: int) -> str:
+    """BankID's qrAuthCode: HMAC-SHA256(key=secret, msg=str(elapsed)), hex."""
+    return hmac.new(secret.encode(), str(elapsed).encode(), hashlib.sha256).hexdigest()
+
+
+def frame_secret(order_id: str) -> str:
+    """The secret animated frames are made with. Derived, never stored, and
+    never sent: the browser only ever sees the frames themselves."""
+    return keyed_hash("frame", order_id)
+
+
 def scan_token(order_id: str) -> str:
-    """The one path argument of the scan URL: ``<order id>.<code>``."""
+    """The static token (a plain QR image): ``<order id>.<code>``."""
     return f"{order_id}.{static_code(order_id)}"
 
 
-def parse_scan_token(token: str) -> str | None:
-    """The order id of a well-formed, authentic scan token, else None.
+def frame_token(order_id: str, elapsed: int) -> str:
+    """The token of an animated frame: ``<order id>.<elapsed>.<qr_auth_code>``."""
+    return f"{order_id}.{elapsed}.{qr_auth_code(frame_secret(order_id), elapsed)}"
+
+
+@dataclass(frozen=True)
+class ScanToken:
+    order_id: str
+    elapsed: int | None  # None: a static code, valid for the order's life
+
+
+def parse_scan_token(token: str) -> ScanToken | None:
+    """The parts of a well-formed, authentic scan token, else None.
 
     Checked in constant time before Redis is asked, so guessed or tampered
     tokens cost no round trip and reveal nothing through timing.
     """
-    order_id, dot, code = token.partition(".")
-    if not dot or not _SECRET_RE.fullmatch(order_id):
+    parts = token.split(".")
+    if len(parts) == 2:
+        order_id, code = parts
+        elapsed = None
+    elif len(parts) == 3 and _ELAPSED_RE.fullmatch(parts[1]):
+        order_id, code, elapsed = parts[0], parts[2], int(parts[1])
+    else:
         return None
-    expected = static_code(order_id)
+    if not _SECRET_RE.fullmatch(order_id):
+        return None
+    if elapsed is None:
+        expected = static_code(order_id)
+    else:
+        expected = qr_auth_code(frame_secret(order_id), elapsed)
     if not hmac.compare_digest(code.encode(), expected.encode()):
         return None
-    return order_id
+    return ScanToken(order_id, elapsed)
 
 
 def is_order_id(value: str) -> bool:

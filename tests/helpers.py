@@ -19,8 +19,13 @@ def browser_of(user) -> Client:
 
 
 def decode_png(png: bytes) -> str:
-    """The text of the one QR code in a PNG, via zxing-cpp."""
-    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    """The text of the one QR code in a PNG, via zxing-cpp.
+
+    QR codes only, as a phone's camera looks for: a 1-D format can find a
+    false "barcode" in any busy black-and-white pattern."""
+    results = zxingcpp.read_barcodes(
+        Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode
+    )
     assert len(results) == 1, f"expected one QR code, found {len(results)}"
     return results[0].text
 

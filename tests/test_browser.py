@@ -8,18 +8,15 @@ headers a browser really sends. Screenshots of each step are kept in
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-import zxingcpp
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from PIL import Image
 
-from .helpers import browser_of
+from .helpers import browser_of, decode_png
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_redis")]
 
@@ -53,7 +50,7 @@ IPHONE = {
 @pytest.fixture(scope="module")
 def chromium():
     if not os.path.exists(CHROMIUM):
-        message = "chromium is not installed: run scripts/ensure-chromium"
+        message = "chromium is not installed: run scripts/ensure-test-tools"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -85,10 +82,20 @@ def signed_in_context(browser, user, base_url: str):
 
 
 def read_qr_on_screen(page) -> str:
-    """Decode the QR code as the screen shows it (a screenshot, not the file)."""
-    shot = page.locator(".qrauth-code img").screenshot()
-    (result,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
-    return result.text
+    """Decode the QR code as the screen shows it (a screenshot, not the data)."""
+    canvas = page.locator(".qrauth-code canvas")
+    canvas.wait_for(state="visible")
+    return decode_png(canvas.screenshot())
+
+
+def next_frame(page, shown: str) -> str:
+    """The first frame the page draws after ``shown`` (it changes every second)."""
+    for _ in range(40):
+        page.wait_for_timeout(100)  # the page's own clock: nothing to control here
+        frame = read_qr_on_screen(page)
+        if frame != shown:
+            return frame
+    raise AssertionError("the code on the screen did not change within 4 s")
 
 
 def test_a_phone_signs_in_by_scanning_the_desktop_screen(chromium, live_server):
@@ -96,7 +103,7 @@ def test_a_phone_signs_in_by_scanning_the_desktop_screen(chromium, live_server):
     desktop = signed_in_context(chromium, alice, live_server.url).new_page()
     desktop.goto(f"{live_server.url}/qr/")
     shoot(desktop, "1-desktop-qr-page")
-    scan_url = read_qr_on_screen(desktop)
+    scan_url = next_frame(desktop, read_qr_on_screen(desktop))  # animated, drawn by the page
     assert scan_url.startswith(f"{live_server.url}/qr/")
 
     phone = new_context(chromium, **IPHONE).new_page()
@@ -104,13 +111,18 @@ def test_a_phone_signs_in_by_scanning_the_desktop_screen(chromium, live_server):
     phone.goto(scan_url)  # a second look (or a prefetch) leaves the code usable
     assert phone.locator("h1").inner_text() == "Sign in as alice on this device?"
     shoot(phone, "2-phone-confirm")
+    desktop.get_by_text("Scanned on a phone (Safari on iOS).").wait_for()
+    shoot(desktop, "3-desktop-scanned")
     phone.get_by_role("button", name="Continue").click()
     phone.wait_for_url(f"{live_server.url}/")
     assert phone.locator("body").inner_text() == "home: alice"
-    shoot(phone, "3-phone-signed-in")
+    shoot(phone, "4-phone-signed-in")
+    desktop.get_by_text("Signed in on a phone (Safari on iOS).").wait_for()
+    assert desktop.locator(".qrauth-code canvas").is_hidden()  # no code left to scan
+    shoot(desktop, "5-desktop-signed-in")
 
     replay = new_context(chromium, **IPHONE).new_page()
     replay.goto(scan_url)
     assert replay.url == f"{live_server.url}/qr/invalid_code/"
     assert replay.locator("h1").inner_text() == "This code no longer works"
-    shoot(replay, "4-phone-code-used")
+    shoot(replay, "6-phone-code-used")

@@ -69,7 +69,8 @@ def test_twenty_simultaneous_confirmations_sign_in_exactly_one(desktop):
 def test_the_race_catches_a_store_that_reads_then_deletes(desktop, monkeypatch):
     everyone_has_read = threading.Barrier(RACERS, timeout=30)
 
-    def read_then_delete(order_id, device):
+    def read_then_delete(token, device, vouched=False):
+        order_id = token.order_id
         order = store.peek_order(order_id)
         everyone_has_read.wait()  # the widest window a two-step store leaves open
         if order is None or not order.is_open:

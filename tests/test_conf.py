@@ -19,6 +19,8 @@ EXPECTED_DEFAULTS = {
     "BASE_URL": None,
     "KEY_PREFIX": "qrauth",
     "IMAGE_BOX_SIZE": 8,
+    "ANIMATED": True,
+    "FRAME_TOLERANCE": 12,
 }
 
 GOOD_VALUES = [
@@ -33,9 +35,15 @@ GOOD_VALUES = [
     ("BASE_URL", "http://127.0.0.1:8000"),
     ("KEY_PREFIX", "myapp:qr"),
     ("IMAGE_BOX_SIZE", 3),
+    ("ANIMATED", False),
+    ("FRAME_TOLERANCE", 30),
 ]
 
 BAD_VALUES = [
+    ("ANIMATED", 1),
+    ("ANIMATED", "yes"),
+    ("FRAME_TOLERANCE", 0),
+    ("FRAME_TOLERANCE", 1.5),
     ("EXPIRATION_TIME", "300"),
     ("EXPIRATION_TIME", 0),
     ("EXPIRATION_TIME", -1),

@@ -123,7 +123,7 @@ def test_repeated_get_and_head_leave_the_code_usable(desktop, phone):
 
 def test_get_records_the_scanning_device_and_head_records_nothing(desktop, phone):
     path = scan(desktop)
-    order_id = tokens.parse_scan_token(path.strip("/").split("/")[-1])
+    order_id = tokens.parse_scan_token(path.strip("/").split("/")[-1]).order_id
     phone.head(path)
     assert store.peek_order(order_id).state_name == "pending"
     phone.get(path)
@@ -364,7 +364,7 @@ def test_round_trips_per_request(desktop, phone, round_trips):
 
 def test_expired_code(desktop, phone, qr_redis):
     path = scan(desktop)
-    order_id = tokens.parse_scan_token(path.strip("/").split("/")[-1])
+    order_id = tokens.parse_scan_token(path.strip("/").split("/")[-1]).order_id
     ttl = qr_redis.ttl(store.order_key(order_id))
     assert 295 <= ttl <= 300
     qr_redis.delete(store.order_key(order_id))  # what Redis does when the TTL runs out
@@ -375,7 +375,7 @@ def test_expired_code(desktop, phone, qr_redis):
 @override_settings(AUTH_QR_CODE_EXPIRATION_TIME=42)
 def test_expiration_time_setting(desktop, qr_redis):
     path = scan(desktop)
-    order_id = tokens.parse_scan_token(path.strip("/").split("/")[-1])
+    order_id = tokens.parse_scan_token(path.strip("/").split("/")[-1]).order_id
     assert 40 <= qr_redis.ttl(store.order_key(order_id)) <= 42
 
 

@@ -27,6 +27,10 @@ def everything_in_redis(client) -> str:
     return "\n".join(parts)
 
 
+def static(order_id: str) -> tokens.ScanToken:
+    return tokens.ScanToken(order_id, None)
+
+
 def issue(binding="b" * 22, user_id=1) -> str:
     order_id = tokens.new_secret()
     store.issue_order(order_id, user_id, "auth-digest", tokens.binding_digest(binding), "sealed")
@@ -78,23 +82,23 @@ def test_scan_records_the_device_but_never_consumes():
     order_id = issue()
     store.mint_static_code(order_id, tokens.binding_digest("b" * 22), 1)
     for device in ("Safari on iOS", "Chrome on Android"):
-        order = store.record_scan(order_id, device)
+        order = store.record_scan(static(order_id), device)
         assert (order.state_name, order.device) == ("scanned", device)
-    assert store.consume_order(order_id, "Chrome on Android").state_name == "consumed"
+    assert store.consume_order(static(order_id), "Chrome on Android").state_name == "consumed"
 
 
 def test_scan_of_an_unminted_order_records_nothing():
     order_id = issue()
-    assert store.record_scan(order_id, "Safari on iOS").state_name == "pending"
-    assert store.consume_order(order_id, "Safari on iOS") is None
+    assert store.record_scan(static(order_id), "Safari on iOS").state_name == "pending"
+    assert store.consume_order(static(order_id), "Safari on iOS") is None
 
 
 def test_consume_succeeds_once():
     order_id = issue()
     store.mint_static_code(order_id, tokens.binding_digest("b" * 22), 1)
-    assert store.consume_order(order_id, "phone") is not None
-    assert store.consume_order(order_id, "phone") is None
-    assert store.record_scan(order_id, "phone").state_name == "consumed"
+    assert store.consume_order(static(order_id), "phone") is not None
+    assert store.consume_order(static(order_id), "phone") is None
+    assert store.record_scan(static(order_id), "phone").state_name == "consumed"
 
 
 def test_cancel_needs_the_binding():
@@ -102,15 +106,15 @@ def test_cancel_needs_the_binding():
     store.mint_static_code(order_id, tokens.binding_digest("x" * 22), 1)
     assert not store.cancel_order(order_id, tokens.binding_digest("y" * 22))
     assert store.cancel_order(order_id, tokens.binding_digest("x" * 22))
-    assert store.consume_order(order_id, "phone") is None
+    assert store.consume_order(static(order_id), "phone") is None
     assert store.peek_order(order_id).state_name == "cancelled"
 
 
 def test_unknown_orders():
     order_id = tokens.new_secret()
     assert store.peek_order(order_id) is None
-    assert store.record_scan(order_id, "phone") is None
-    assert store.consume_order(order_id, "phone") is None
+    assert store.record_scan(static(order_id), "phone") is None
+    assert store.consume_order(static(order_id), "phone") is None
     assert not store.cancel_order(order_id, "digest")
     assert not store.mint_static_code(order_id, "digest", 1)
 
@@ -118,7 +122,7 @@ def test_unknown_orders():
 def test_device_description_is_capped():
     order_id = issue()
     store.mint_static_code(order_id, tokens.binding_digest("b" * 22), 1)
-    assert len(store.record_scan(order_id, "x" * 10_000).device) == 80
+    assert len(store.record_scan(static(order_id), "x" * 10_000).device) == 80
 
 
 def test_a_client_that_decodes_responses_works_too():
@@ -126,4 +130,4 @@ def test_a_client_that_decodes_responses_works_too():
     store.reset_client()
     order_id = issue()
     store.mint_static_code(order_id, tokens.binding_digest("b" * 22), 1)
-    assert store.consume_order(order_id, "phone").user_id == "1"
+    assert store.consume_order(static(order_id), "phone").user_id == "1"

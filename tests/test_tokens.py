@@ -9,6 +9,7 @@ import pytest
 from django.test import override_settings
 
 from qrauth.tokens import (
+    ScanToken,
     auth_digest,
     binding_digest,
     is_order_id,
@@ -67,7 +68,7 @@ def test_derived_hashes_differ_for_the_same_input():
 
 def test_parse_scan_token_returns_the_order_id():
     order_id = new_secret()
-    assert parse_scan_token(scan_token(order_id)) == order_id
+    assert parse_scan_token(scan_token(order_id)) == ScanToken(order_id, None)
 
 
 def test_scan_token_is_order_id_dot_static_code():

@@ -1,5 +1,13 @@
 """Views of qrauth, one module per flow."""
 
 from .handoff import invalid_code, qr_code_login, qr_code_page, qr_code_picture
+from .status import cancel_code, code_status
 
-__all__ = ["invalid_code", "qr_code_login", "qr_code_page", "qr_code_picture"]
+__all__ = [
+    "cancel_code",
+    "code_status",
+    "invalid_code",
+    "qr_code_login",
+    "qr_code_page",
+    "qr_code_picture",
+]

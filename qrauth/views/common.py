@@ -7,15 +7,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..conf import settings
+from ..messages import outcome
 from ..store import StoreUnavailable
 
-__all__ = ["protected", "safe_next"]
+__all__ = ["protected", "protected_json", "safe_next"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +25,15 @@ View = Callable[..., HttpResponse]
 REFERRER_POLICY = "strict-origin"
 
 
-def _unavailable(request: HttpRequest) -> HttpResponse:
-    response = render(request, "qrauth/unavailable.html", status=503)
+def _unavailable_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "qrauth/unavailable.html", status=503)
+
+
+def _unavailable_json(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({**outcome("failed", "unavailable"), "frame": None}, status=503)
+
+
+def _answer_503(response: HttpResponse) -> HttpResponse:
     response["Retry-After"] = str(int(settings.REDIS_FAILURE_BACKOFF))
     # The store logs an outage once. Without this flag Django would log every
     # 503 as an error on django.request (and mail the admins for each poll).
@@ -33,7 +41,9 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def protected(view: View) -> View:
+def protected(
+    view: View, unavailable: Callable[[HttpRequest], HttpResponse] = _unavailable_page
+) -> View:
     """Headers for pages and images that carry or use a code, and a 503 page
     for people (never a traceback) while Redis is unreachable.
 
@@ -53,13 +63,18 @@ def protected(view: View) -> View:
         try:
             response = view(request, *args, **kwargs)
         except StoreUnavailable:
-            response = _unavailable(request)
+            response = _answer_503(unavailable(request))
         add_never_cache_headers(response)
         response["X-Frame-Options"] = "DENY"
         response["Referrer-Policy"] = REFERRER_POLICY
         return response
 
     return wrapper
+
+
+def protected_json(view: View) -> View:
+    """``protected`` for JSON endpoints: the 503 is JSON too."""
+    return protected(view, _unavailable_json)
 
 
 def safe_next(request: HttpRequest, default: str) -> str:

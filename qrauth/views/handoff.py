@@ -8,6 +8,7 @@ that the code was scanned.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from datetime import timedelta
 
@@ -35,6 +36,7 @@ from ..backends import check_order_user
 from ..conf import settings
 from ..devices import describe_user_agent
 from ..links import scan_url
+from ..messages import describe
 from ..qr import ContentTooLong, render_png, render_svg
 from .common import protected, safe_next
 
@@ -78,6 +80,8 @@ def qr_code_page(request: HttpRequest) -> HttpResponse:
         "expiration_time": lifetime,
         "lifetime": _duration(lifetime),
         "expires_at": timezone.now() + timedelta(seconds=lifetime),
+        "animated": settings.ANIMATED,
+        **describe(store.PENDING),
     }
     return render(request, "qrauth/page.html", context)
 
@@ -120,31 +124,48 @@ def _invalid(
 @protected
 def qr_code_login(request: HttpRequest, auth_code: str) -> HttpResponse:
     """The scan URL: GET asks "sign in as ...?", only POST signs in."""
-    order_id = tokens.parse_scan_token(auth_code)
-    if order_id is None:
+    token = tokens.parse_scan_token(auth_code)
+    if token is None:
         return _invalid(request, None)
     if request.method != "POST":
-        return _ask(request, order_id, auth_code)
+        return _ask(request, token, auth_code)
+    vouched = hmac.compare_digest(request.session.pop(_VOUCHER, ""), _voucher(auth_code))
     if request.POST.get("action") == "decline":
-        return _decline(request, order_id)
-    return _confirm(request, order_id)
+        return _decline(request, token, vouched)
+    return _confirm(request, token, vouched)
 
 
 def _device(request: HttpRequest) -> str:
     return describe_user_agent(request.headers.get("User-Agent", ""))
 
 
-def _ask(request: HttpRequest, order_id: str, auth_code: str) -> HttpResponse:
-    if request.method == "HEAD":
-        order = store.peek_order(order_id)
+_VOUCHER = "qrauth_fresh_scan"
+
+
+def _voucher(auth_code: str) -> str:
+    return tokens.keyed_hash("vouch", auth_code)
+
+
+def _ask(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpResponse:
+    if request.method == "HEAD":  # looks, records nothing
+        order = store.peek_order(token.order_id)
+        usable = order is not None and (token.elapsed is not None or order.minted)
     else:
-        order = store.record_scan(order_id, _device(request))
-    if order is None or not order.is_open or not order.minted:
-        return _invalid(request, tokens.order_ref(order_id))
+        order = store.record_scan(token, _device(request))
+        usable = order is not None and order.usable
+    if order is None or not order.is_open:
+        return _invalid(request, tokens.order_ref(token.order_id))
+    if not usable:
+        if token.elapsed is None:  # a static code whose image was never shown
+            return _invalid(request, order.ref)
+        return render(request, "qrauth/stale_code.html")
     user, reason = check_order_user(order)
     if reason is not None:
         return _invalid(request, order.ref, user, reason)
     if request.method == "GET":
+        # The frame was fresh now: this phone may confirm after the frame's
+        # tolerance, within the order's life (a person needs time to read).
+        request.session[_VOUCHER] = _voucher(auth_code)
         signals.scanned.send(
             sender=FLOW, request=request, user=user, order_ref=order.ref, device=order.device
         )
@@ -157,10 +178,10 @@ def _ask(request: HttpRequest, order_id: str, auth_code: str) -> HttpResponse:
     return render(request, "qrauth/confirm.html", context)
 
 
-def _confirm(request: HttpRequest, order_id: str) -> HttpResponse:
-    order = store.consume_order(order_id, _device(request))
+def _confirm(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> HttpResponse:
+    order = store.consume_order(token, _device(request), vouched)
     if order is None:
-        return _invalid(request, tokens.order_ref(order_id))
+        return _invalid(request, tokens.order_ref(token.order_id))
     user = authenticate(request, qrauth_order=order)
     if not _is_order_user(user, order):
         return redirect("invalid_auth_code")
@@ -180,9 +201,9 @@ def _is_order_user(user, order: store.Order) -> bool:
     )
 
 
-def _decline(request: HttpRequest, order_id: str) -> HttpResponse:
-    if store.decline_order(order_id):
-        ref = tokens.order_ref(order_id)
+def _decline(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> HttpResponse:
+    if store.decline_order(token, vouched):
+        ref = tokens.order_ref(token.order_id)
         logger.info("qrauth: order %s declined by its scanner", ref)
         signals.rejected.send(
             sender=FLOW, request=request, user=None, order_ref=ref, reason="declined"
