@@ -12,8 +12,7 @@ import io
 import qrcode
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
-from qrcode.exceptions import DataOverflowError
-from qrcode.util import MODE_8BIT_BYTE, QRData
+from qrcode.util import BIT_LIMIT_TABLE, MODE_8BIT_BYTE, QRData
 
 __all__ = ["QUIET_ZONE", "ContentTooLong", "qr_matrix", "render_png", "render_svg"]
 
@@ -26,16 +25,31 @@ class ContentTooLong(ValueError):
     """More than the largest QR code (version 40) holds."""
 
 
+def _version_for(size: int) -> int:
+    """The smallest version whose level-M capacity holds ``size`` bytes.
+
+    Computed here because qrcode's own fitting encodes the data twice."""
+    for version in range(1, 41):
+        header = 4 + (8 if version < 10 else 16)  # mode, then the length field
+        if header + 8 * size <= BIT_LIMIT_TABLE[ERROR_CORRECT_M][version]:
+            return version
+    raise ContentTooLong(f"{size} bytes do not fit in a QR code")
+
+
 def qr_matrix(content: str) -> list[list[bool]]:
     """The module matrix (True is dark) of ``content``, without quiet zone."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=1, border=0, mask_pattern=_MASK)
     # Byte mode always, as the page's own encoder (static/qrauth/qrcode.js)
     # does, so both draw the same matrix for the same content.
-    code.add_data(QRData(content.encode(), mode=MODE_8BIT_BYTE))
-    try:
-        code.make(fit=True)
-    except (DataOverflowError, ValueError) as exc:  # qrcode says either
-        raise ContentTooLong(f"{len(content)} characters do not fit in a QR code") from exc
+    data = content.encode()
+    code = qrcode.QRCode(
+        version=_version_for(len(data)),
+        error_correction=ERROR_CORRECT_M,
+        box_size=1,
+        border=0,
+        mask_pattern=_MASK,
+    )
+    code.add_data(QRData(data, mode=MODE_8BIT_BYTE))
+    code.make(fit=False)
     return code.modules
 
 
