@@ -18,6 +18,17 @@ def browser_of(user) -> Client:
     return client
 
 
+def hand_clock(monkeypatch, name: str, start: float):
+    """Replace the store's clock function ``name``; move it with ``.now += s``."""
+    from qrauth import store
+
+    class Clock:
+        now = start
+
+    monkeypatch.setattr(store, name, lambda: Clock.now)
+    return Clock
+
+
 def decode_png(png: bytes) -> str:
     """The text of the one QR code in a PNG, via zxing-cpp.
 

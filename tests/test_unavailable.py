@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from qrauth import store, tokens
 
+from .helpers import hand_clock
 from .redis_servers import RedisServer, free_port, silent_server
 
 pytestmark = pytest.mark.django_db
@@ -19,13 +20,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The store's clock, moved by hand."""
-
-    class Clock:
-        now = 1000.0
-
-    monkeypatch.setattr(store, "_clock", lambda: Clock.now)
-    return Clock
+    """The circuit breaker's monotonic clock, moved by hand."""
+    return hand_clock(monkeypatch, "_clock", 1000.0)
 
 
 @pytest.fixture
