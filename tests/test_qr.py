@@ -11,9 +11,17 @@ import xml.etree.ElementTree as ET
 import pytest
 from PIL import Image
 
-from qrauth.qr import qr_matrix, render_png, render_svg
+from qrauth.qr import ContentTooLong, qr_matrix, render_png, render_svg
 
 from .helpers import decode_png
+from .qr_reference import (
+    FULL_VERSIONS,
+    NON_ASCII,
+    OVERFULL_VERSIONS,
+    TOO_LONG,
+    random_frame_urls,
+    reference_matrix,
+)
 
 QUIET_ZONE = 4  # modules, as the QR standard asks
 BASE64URL = string.ascii_letters + string.digits + "-_"
@@ -53,6 +61,37 @@ def with_quiet_zone(matrix: list[list[bool]]) -> list[list[bool]]:
     for y, row in enumerate(matrix):
         padded[y + QUIET_ZONE][QUIET_ZONE : QUIET_ZONE + len(row)] = row
     return padded
+
+
+# -- the matrix: module for module what the qrcode package builds --------------------
+
+
+@pytest.mark.parametrize("texts", [FULL_VERSIONS, OVERFULL_VERSIONS], ids=["full", "overfull"])
+def test_every_version_matches_qrcode(texts):
+    for text, version in texts.items():
+        matrix = qr_matrix(text)
+        assert len(matrix) == 4 * version + 17
+        assert matrix == reference_matrix(text), f"version {version}"
+
+
+def test_random_frames_match_qrcode():
+    texts = [*random_frame_urls(seed=20240613, count=300), NON_ASCII]
+    assert [text for text in texts if qr_matrix(text) != reference_matrix(text)] == []
+
+
+def test_content_longer_than_version_40_is_refused():
+    with pytest.raises(ContentTooLong):
+        qr_matrix(TOO_LONG)
+    with pytest.raises(ContentTooLong):
+        render_png(TOO_LONG)
+
+
+# -- the images --------------------------------------------------------------------
+
+
+def test_random_frames_decode_to_the_exact_content():
+    for content in random_frame_urls(seed=20240614, count=300):
+        assert decode_png(render_png(content)) == content
 
 
 def test_random_scan_urls_decode_to_the_exact_content():

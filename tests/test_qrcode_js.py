@@ -11,26 +11,27 @@ from __future__ import annotations
 import io
 import json
 import os
-import random
 import shutil
-import string
 import subprocess
 from pathlib import Path
 
 import pytest
-import qrcode
 from PIL import Image
-from qrcode.constants import ERROR_CORRECT_M
-from qrcode.util import BIT_LIMIT_TABLE, MODE_8BIT_BYTE, QRData
 
 from .helpers import decode_png
+from .qr_reference import (
+    FULL_VERSIONS,
+    NON_ASCII,
+    OVERFULL_VERSIONS,
+    TOO_LONG,
+    byte_capacity,
+    random_frame_urls,
+    reference_matrix,
+)
 
 ENCODER = Path(__file__).resolve().parent.parent / "qrauth" / "static" / "qrauth" / "qrcode.js"
-BASE64URL = string.ascii_letters + string.digits + "-_"
-HOST_CHARS = string.ascii_lowercase + string.digits
 QUIET_ZONE = 4  # modules
 PIXELS_PER_MODULE = 4
-NON_ASCII = "https://bücher.example/qr/日本語.🙂.Ωmega/?q=naïve"
 
 # Loads the encoder the way a page does, as a classic script in a fresh
 # global scope (no `module`, no `window`), then answers one JSON batch:
@@ -53,44 +54,8 @@ process.stdout.write(JSON.stringify({ exported, results: texts.map(encode) }));
 """
 
 
-def random_scan_urls(seed: int, count: int) -> list[str]:
-    rng = random.Random(seed)
-
-    def url() -> str:
-        scheme = rng.choice(["http", "https"])
-        host = "".join(rng.choices(HOST_CHARS, k=rng.randint(5, 40)))
-        token = "".join(rng.choices(BASE64URL, k=22))
-        signature = "".join(rng.choices("0123456789abcdef", k=64))
-        return f"{scheme}://{host}/qr/{token}.{rng.randint(0, 99999)}.{signature}/"
-
-    return [url() for _ in range(count)]
-
-
-def byte_capacity(version: int) -> int:
-    """The most bytes a version holds at level M: mode, length field, data."""
-    length_bits = 8 if version < 10 else 16
-    return (BIT_LIMIT_TABLE[ERROR_CORRECT_M][version] - 4 - length_bits) // 8
-
-
-def url_of_length(length: int) -> str:
-    url = "https://example.com/qr/" + "".join(random.Random(length).choices(BASE64URL, k=length))
-    return url[:length]
-
-
-# The longest text of each version, and one byte more (the next version).
-FULL_VERSIONS = {url_of_length(byte_capacity(v)): v for v in range(1, 41)}
-OVERFULL_VERSIONS = {url_of_length(byte_capacity(v) + 1): v + 1 for v in range(1, 40)}
-TOO_LONG = url_of_length(byte_capacity(40) + 1)
-SCAN_URLS = random_scan_urls(seed=20240612, count=1000)
+SCAN_URLS = random_frame_urls(seed=20240612, count=1000)
 ALL_TEXTS = [*SCAN_URLS, *FULL_VERSIONS, *OVERFULL_VERSIONS, TOO_LONG, NON_ASCII]
-
-
-def python_matrix(text: str) -> list[list[bool]]:
-    """What qrauth.qr draws: byte mode, level M, mask 2, smallest version."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=1, border=0, mask_pattern=2)
-    code.add_data(QRData(text.encode("utf-8"), mode=MODE_8BIT_BYTE))
-    code.make(fit=True)
-    return code.modules
 
 
 def png_of(matrix: list[list[bool]]) -> bytes:
@@ -137,7 +102,7 @@ def js(node_run) -> dict[str, list[list[bool]] | dict]:
 
 
 def mismatches(js: dict, texts) -> list[str]:
-    return [text for text in texts if js[text] != python_matrix(text)]
+    return [text for text in texts if js[text] != reference_matrix(text)]
 
 
 def test_module_exports_the_encoder_too(node_run):
@@ -168,7 +133,7 @@ def test_one_byte_over_version_40_throws(js):
     # qrcode's best_fit sets version 41, whose setter raises before its own
     # DataOverflowError check.
     with pytest.raises(ValueError):
-        python_matrix(TOO_LONG)
+        reference_matrix(TOO_LONG)
 
 
 def test_non_ascii_text_matches_python(js):
