@@ -135,12 +135,33 @@ def test_cancel_is_post_only(desktop):
     assert status(desktop, auth_code)["state"] == "pending"
 
 
-def test_status_takes_one_round_trip(desktop, round_trips):
+def test_status_takes_one_round_trip_and_only_the_session_query(
+    desktop, round_trips, django_assert_num_queries
+):
     auth_code = open_qr_page(desktop)
     status(desktop, auth_code)  # loads the script
     round_trips.count = 0
-    status(desktop, auth_code)
+    # The poll runs every second for every waiting screen: it must not load
+    # the user, only the session that holds the binding.
+    with django_assert_num_queries(1):
+        status(desktop, auth_code)
     assert round_trips.count == 1
+
+
+def test_scanning_a_frame_takes_one_round_trip_per_request(desktop, phone, round_trips, clock):
+    for _ in range(2):  # a whole sign-in, twice, loads every script into Redis
+        auth_code = open_qr_page(desktop)
+        path = frame_path(desktop, auth_code)
+        Client().get(path)
+        Client().head(path)
+        Client().post(path)
+    auth_code = open_qr_page(desktop)
+    path = frame_path(desktop, auth_code)
+    for method in (phone.get, phone.head, phone.post):
+        round_trips.count = 0
+        method(path)
+        assert round_trips.count == 1, method.__name__
+    assert phone.session[SESSION_KEY]
 
 
 def test_status_while_redis_is_down_is_json(desktop, settings):
@@ -190,6 +211,17 @@ def test_confirming_after_the_tolerance_needs_a_fresh_get(desktop, phone, clock)
     clock.now += 120  # the person reads slowly; the order still lives
     assert phone.post(path)["Location"] == "/"
     assert phone.session[SESSION_KEY]
+
+
+def test_a_fresh_scan_vouches_for_its_own_frame_only(desktop, phone, clock):
+    auth_code = open_qr_page(desktop)
+    seen = frame_path(desktop, auth_code)
+    clock.now += 1
+    other = frame_path(desktop, auth_code)
+    phone.get(seen)
+    clock.now += 60
+    assert phone.post(other)["Location"] == INVALID  # stale, and not the frame seen
+    assert SESSION_KEY not in phone.session
 
 
 def test_a_head_does_not_vouch_for_a_frame(desktop, phone, clock):

@@ -24,7 +24,9 @@ FLOW = "handoff"
 
 
 def _bound(request: HttpRequest, auth_code: str) -> tuple[str, str]:
-    bound = binding.owns_order(request, FLOW, auth_code) if request.user.is_authenticated else None
+    # The binding lives in the session, which Django flushes at logout and at
+    # a change of user: no need to load the user on every poll.
+    bound = binding.owns_order(request, FLOW, auth_code)
     if bound is None:
         raise Http404("no such code")
     return bound
