@@ -17,10 +17,21 @@
   var timer = null;
   var inFlight = false; // never two polls at once on a slow network
   var finished = false;
+  var failures = 0; // polls in a row that got no answer
+
+  function say(message) {
+    if (messageEl && message && messageEl.textContent !== message) {
+      messageEl.textContent = message; // an aria-live region: read out
+    }
+  }
 
   function show(status) {
-    if (status.message && messageEl.textContent !== status.message) {
-      messageEl.textContent = status.message; // an aria-live region: read out
+    say(status.message);
+    if (status.hint === "unavailable") {
+      // Redis is away for now, the order may well live on: keep asking,
+      // less often, but hide the frame, which goes stale in seconds.
+      if (canvas) canvas.hidden = true;
+      return;
     }
     if (canvas && status.frame && window.QRAuthEncoder) {
       window.QRAuthEncoder.draw(canvas, status.frame);
@@ -34,6 +45,13 @@
     if (canvas) canvas.hidden = true;
     if (cancelForm) cancelForm.hidden = true;
     if (newCode && status.state === "failed") newCode.classList.add("qrauth-primary");
+  }
+
+  // Twice the last wait, at most MAX_BACKOFF, and no sooner than the
+  // server's Retry-After (in seconds) asks.
+  function backOff(retryAfter) {
+    var wait = Math.min(delay * 2, MAX_BACKOFF);
+    return retryAfter > 0 ? Math.max(wait, retryAfter * 1000) : wait;
   }
 
   function schedule() {
@@ -52,21 +70,30 @@
     })
       .then(function (response) {
         if (response.status === 404) {
+          // This browser no longer holds the order: a newer code was
+          // opened in another tab, or the session ended.
+          say(messageEl && messageEl.getAttribute("data-qrauth-gone"));
           finish({ state: "failed" });
           return null;
         }
         return response.json().then(function (status) {
           if (!response.ok && response.status !== 503) throw new Error(response.status);
-          return status;
+          return { status: status, retryAfter: Number(response.headers.get("Retry-After")) };
         });
       })
-      .then(function (status) {
-        if (!status) return;
-        delay = status.hint === "unavailable" ? Math.min(delay * 2, MAX_BACKOFF) : PERIOD;
-        show(status);
+      .then(function (answer) {
+        failures = 0;
+        if (!answer) return;
+        var unavailable = answer.status.hint === "unavailable";
+        delay = unavailable ? backOff(answer.retryAfter) : PERIOD;
+        show(answer.status);
       })
       .catch(function () {
-        delay = Math.min(delay * 2, MAX_BACKOFF); // back off while the network is away
+        // The network is away, or something between us and the site
+        // answers instead of it (a proxy's error page).
+        delay = backOff(0);
+        failures += 1;
+        if (failures >= 2) say(messageEl && messageEl.getAttribute("data-qrauth-offline"));
       })
       .then(function () {
         inFlight = false;
@@ -75,7 +102,8 @@
   }
 
   document.addEventListener("visibilitychange", function () {
-    if (!document.hidden && !finished) poll();
+    if (document.hidden) clearTimeout(timer); // no poll for a screen nobody sees
+    else if (!finished) poll();
   });
   poll();
 })();

@@ -1,0 +1,326 @@
+"""The QR page's script, page.js, in headless Chromium: it polls the status
+endpoint about once a second, never twice at once, not while the tab is
+hidden, backs off while the network or Redis is away, stops on a final
+state or a 404, and redraws the canvas with each new frame. Its Cancel
+button and "Get a new code" link work for real.
+
+The page's timers run on Playwright's fake clock, moved by hand; the status
+requests go to the live server, or to a route that holds, fails or fakes them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from urllib.parse import urljoin
+
+import pytest
+from django.urls import reverse
+
+from qrauth import tokens
+from qrauth.messages import describe, outcome
+
+from . import test_browser
+from .helpers import decode_png, hand_clock
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_redis")]
+
+# Playwright's sync API runs an event loop in this thread; the test's own
+# database calls are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+chromium = test_browser.chromium  # the module's browser, as a fixture of this module
+
+START = 1_800_000_000  # the page's clock, in s (Playwright for Python counts seconds)
+STATUS = "**/qr/status/**"
+PENDING = outcome("pending", "not_scanned")["message"]
+
+# Counts the page's status polls, with the fake clock's time of each, and
+# tells when the page has done with the answer to each: a real task after the
+# answer (and its body, when the page reads it) arrived, by which time the
+# page's promise chain has run and its next poll is scheduled.
+WATCH_POLLS = """
+(() => {
+  const polls = (window.__polls = { started: [], settled: 0 });
+  const fetch = window.fetch;
+  const json = Response.prototype.json;
+  const nextTask = () =>
+    new Promise((resolve) => {
+      const channel = new MessageChannel(); // not faked by the clock
+      channel.port1.onmessage = resolve;
+      channel.port2.postMessage(null);
+    });
+  const done = () => nextTask().then(() => (polls.settled += 1));
+  Response.prototype.json = function () {
+    const reading = json.call(this);
+    this.__read = reading.catch(() => null);
+    return reading;
+  };
+  window.fetch = function (resource) {
+    const answer = fetch.apply(this, arguments);
+    if (!String(resource).includes("/qr/status/")) return answer;
+    polls.started.push(Date.now());
+    answer.then((response) => nextTask().then(() => response.__read)).then(done, done);
+    return answer;
+  };
+})();
+"""
+
+HIDE = """hidden => {
+  Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+  Object.defineProperty(document, "visibilityState", {
+    value: hidden ? "hidden" : "visible",
+    configurable: true,
+  });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+@pytest.fixture
+def page(chromium, alice, live_server):
+    """alice's desktop browser, its clock paused; not yet on the QR page."""
+    context = test_browser.signed_in_context(chromium, alice, live_server.url)
+    page = context.new_page()
+    page.clock.install(time=START - 60)  # early: the clock runs until it is paused
+    page.clock.pause_at(START)
+    page.add_init_script(WATCH_POLLS)
+    yield page
+    context.close()
+
+
+def open_qr(page, live_server) -> None:
+    page.goto(f"{live_server.url}/qr/")
+    settle(page)
+
+
+def settle(page) -> None:
+    """Wait (in real time) until the page has done with every poll it sent."""
+    page.wait_for_function("() => __polls.settled === __polls.started.length")
+
+
+def advance(page, ms: int, step: int = 1000) -> None:
+    """Move the page's clock on ``ms``, a ``step`` at a time, letting each poll
+    answer before the clock moves again: a network round trip takes real
+    time, which the page's clock must not lose."""
+    for _ in range(ms // step):
+        page.clock.run_for(step)
+        settle(page)
+
+
+def polls(page) -> list[int]:
+    """When each status poll was sent, in ms of the page's clock since START."""
+    return [at - START * 1000 for at in page.evaluate("__polls.started")]
+
+
+def gaps(times: list[int]) -> list[int]:
+    return [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+
+
+def wait_until(page, condition, seconds: float = 5) -> None:
+    """Let Playwright deliver events (route handlers) until ``condition()``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(10)
+
+
+def message(page) -> str:
+    return page.locator("[data-qrauth-message]").inner_text()
+
+
+def canvas(page):
+    return page.locator(".qrauth-code canvas")
+
+
+def status_url(page) -> str:
+    return urljoin(
+        page.url, page.locator("[data-qrauth-status]").get_attribute("data-qrauth-status")
+    )
+
+
+def auth_code(page) -> str:
+    return status_url(page).rstrip("/").rsplit("/", 1)[1]
+
+
+def passing_unless(condition, answer):
+    """A route handler: the real server's answer, or ``answer(route)`` while
+    ``condition()``."""
+
+    def handle(route):
+        if condition():
+            answer(route)
+        else:
+            route.continue_()
+
+    return handle
+
+
+def test_the_code_and_the_status_have_text_alternatives(page, live_server):
+    open_qr(page, live_server)
+    code = page.get_by_role("img", name="QR code that signs your phone in to this account")
+    assert code.evaluate("node => node.tagName") == "CANVAS"
+    assert code.is_visible()
+    status = page.locator("[data-qrauth-message]")
+    assert status.get_attribute("aria-live") == "polite"
+    assert status.inner_text() == PENDING
+
+
+def test_polls_once_a_second(page, live_server):
+    open_qr(page, live_server)
+    advance(page, 5000, step=100)  # fine steps: a faster loop would show
+    assert polls(page)[0] == 0  # at once on load
+    assert 4 <= len(polls(page)[1:]) <= 6
+
+
+def test_never_two_polls_at_once(page, live_server):
+    held = []
+    page.route(STATUS, passing_unless(lambda: not held, held.append))  # the first, by hand
+    page.goto(f"{live_server.url}/qr/")
+    wait_until(page, lambda: held)
+    page.clock.run_for(10_000)
+    page.evaluate(HIDE, False)  # back to the tab: a poll now would be a second one
+    assert polls(page) == [0]
+    held[0].continue_()
+    settle(page)
+    assert canvas(page).is_visible()
+    advance(page, 3000)
+    assert polls(page) == [0, 11_000, 12_000, 13_000]
+
+
+def test_pauses_while_the_tab_is_hidden(page, live_server):
+    open_qr(page, live_server)
+    page.evaluate(HIDE, True)
+    advance(page, 10_000)
+    assert len(polls(page)) == 1  # the poll already scheduled was called off
+    sent = len(polls(page))
+    page.evaluate(HIDE, False)
+    assert len(polls(page)) == sent + 1  # at once, before the clock moves
+    settle(page)
+    advance(page, 2000)
+    assert gaps(polls(page))[-2:] == [1000, 1000]
+
+
+def test_backs_off_while_the_network_is_away(page, live_server):
+    offline = [True]
+    page.route(STATUS, passing_unless(lambda: offline[0], lambda route: route.abort()))
+    open_qr(page, live_server)
+    assert message(page) == PENDING  # one failure is not an outage yet
+    advance(page, 2000)
+    offline_message = page.locator("[data-qrauth-message]").get_attribute("data-qrauth-offline")
+    assert message(page) == offline_message
+    advance(page, 58_000)
+    assert gaps(polls(page)) == [2000, 4000, 8000, 16_000, 30_000]  # at most 30 s
+
+    offline[0] = False
+    advance(page, 30_000)
+    assert polls(page)[-1] == 90_000
+    assert message(page) == PENDING
+    assert canvas(page).is_visible()
+    advance(page, 3000)
+    assert gaps(polls(page))[-3:] == [1000, 1000, 1000]
+    offline[0] = True
+    advance(page, 1000)
+    assert message(page) == PENDING  # the count of failures starts again
+
+
+def test_redis_down_hides_the_code_and_backs_off(page, live_server):
+    down = [False]
+    unavailable = {**outcome("failed", "unavailable"), "frame": None}
+    page.route(
+        STATUS,
+        passing_unless(lambda: down[0], lambda route: route.fulfill(status=503, json=unavailable)),
+    )
+    open_qr(page, live_server)
+    assert canvas(page).is_visible()
+
+    down[0] = True
+    advance(page, 1000)
+    assert message(page) == unavailable["message"]
+    assert canvas(page).is_hidden()
+    advance(page, 14_000)
+    assert gaps(polls(page)) == [1000, 2000, 4000, 8000]  # not a final state: asks on
+
+    down[0] = False
+    advance(page, 16_000)
+    assert message(page) == PENDING
+    assert decode_png(canvas(page).screenshot()).startswith(f"{live_server.url}/qr/")
+    assert page.locator("[data-qrauth-cancel]").is_visible()
+
+
+def test_waits_as_long_as_retry_after_asks(page, live_server):
+    unavailable = {**outcome("failed", "unavailable"), "frame": None}
+    headers = {"Retry-After": "7"}
+    page.route(STATUS, lambda route: route.fulfill(status=503, json=unavailable, headers=headers))
+    open_qr(page, live_server)
+    advance(page, 30_000)
+    assert gaps(polls(page)) == [7000, 14_000]  # never sooner than asked, then doubling
+
+
+def test_stops_on_a_final_state(page, live_server):
+    expired = [False]
+    answer = {**describe(None), "expires_in": 0, "device": "", "frame": None}
+    page.route(STATUS, passing_unless(lambda: expired[0], lambda route: route.fulfill(json=answer)))
+    open_qr(page, live_server)
+    assert canvas(page).is_visible()
+
+    expired[0] = True
+    advance(page, 1000)
+    assert message(page) == "The code has expired. Get a new code to try again."
+    assert canvas(page).is_hidden()
+    assert page.locator("[data-qrauth-cancel]").is_hidden()
+    assert "qrauth-primary" in page.get_by_role("link", name="Get a new code").get_attribute(
+        "class"
+    )
+    advance(page, 10_000)
+    assert polls(page) == [0, 1000]
+
+
+def test_a_newer_code_in_another_tab_stops_this_one(page, live_server):
+    open_qr(page, live_server)
+    other_tab = page.context.new_page()
+    other_tab.goto(f"{live_server.url}/qr/")  # replaces this browser's order
+    assert page.request.get(status_url(page)).status == 404
+    advance(page, 1000)
+    gone = page.locator("[data-qrauth-message]").get_attribute("data-qrauth-gone")
+    assert message(page) == gone
+    assert canvas(page).is_hidden()
+    advance(page, 10_000)
+    assert polls(page) == [0, 1000]
+
+
+def test_cancel_cancels_the_code(page, live_server):
+    open_qr(page, live_server)
+    status = status_url(page)
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.locator("body").inner_text() == "home: alice"
+    answer = page.request.get(status).json()
+    assert (answer["state"], answer["hint"]) == ("failed", "cancelled")
+
+
+def test_get_a_new_code_shows_a_new_code(page, live_server):
+    open_qr(page, live_server)
+    first = auth_code(page)
+    with page.expect_navigation():
+        page.get_by_role("link", name="Get a new code").click()
+    settle(page)
+    second = auth_code(page)
+    assert second != first
+    assert f"/qr/{second}." in decode_png(canvas(page).screenshot())
+    assert page.request.get(status_url(page)).ok
+    assert page.request.get(urljoin(page.url, reverse("qrauth_status", args=[first]))).status == 404
+
+
+def test_the_frame_on_the_canvas_changes(page, live_server, monkeypatch):
+    server_clock = hand_clock(monkeypatch, "now", 1_800_000_000)  # frames follow the server's
+    open_qr(page, live_server)
+    code = auth_code(page)
+    frames = [decode_png(canvas(page).screenshot())]
+    for _ in range(3):
+        server_clock.now += 1
+        advance(page, 1000)
+        frames.append(decode_png(canvas(page).screenshot()))
+    assert frames == [
+        live_server.url + reverse("qr_code_login", args=[tokens.frame_token(code, elapsed)])
+        for elapsed in range(4)
+    ]
