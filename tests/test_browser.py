@@ -50,7 +50,7 @@ IPHONE = {
 @pytest.fixture(scope="module")
 def chromium():
     if not os.path.exists(CHROMIUM):
-        message = "chromium is not installed: run scripts/ensure-test-tools"
+        message = "chromium is not installed: run scripts/ensure-tools chromium=chromium"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)

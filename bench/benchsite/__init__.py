@@ -1,0 +1,1 @@
+"""A minimal Django project for the benchmark: qrauth next to a baseline view."""

@@ -1,0 +1,76 @@
+"""Settings of the benchmark site; bench/run.py sets the two BENCH_* variables.
+
+Production-like where it matters to the status poll: DEBUG off, database
+sessions (on a file SQLite), the usual middleware, a real Redis.
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _from_environment(name: str) -> str:
+    try:
+        return os.environ[name]
+    except KeyError:
+        raise ImproperlyConfigured(f"set {name}; bench/run.py does it for you") from None
+
+
+SECRET_KEY = "bench-only-insecure-key"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "qrauth",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "benchsite.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": _from_environment("BENCH_DATABASE"),
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "qrauth.backends.QRAuthBackend",
+]
+
+STATIC_URL = "/static/"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+AUTH_QR_CODE_REDIS_URL = _from_environment("BENCH_REDIS_URL")
+# Orders must outlive setup plus every run, or the polls would measure the
+# "expired" answer instead of the pending one with its frame.
+AUTH_QR_CODE_EXPIRATION_TIME = 900

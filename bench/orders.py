@@ -1,0 +1,91 @@
+"""Setup: one user and many open orders, each issued to its own signed-in session.
+
+Orders are issued through qrauth's own QR page view, with Django's test
+Client in-process, which is much faster than going over HTTP and goes
+through the same code. Needs DJANGO_SETTINGS_MODULE and the BENCH_*
+variables set.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import django
+
+BARE_KEY_PREFIX = "bench:bare:"
+# What the load compares: qrauth's status poll and the baseline view.
+ENDPOINTS = {"status": "/qr/status/{}/", "bare": "/bare/{}/"}
+
+
+@dataclass(frozen=True)
+class Poll:
+    """One waiting screen: its session cookie and the order it polls."""
+
+    cookie: str
+    auth_code: str
+
+    def path(self, endpoint: str) -> str:
+        """The URL path of this order at ``endpoint`` (a key of ENDPOINTS)."""
+        return ENDPOINTS[endpoint].format(self.auth_code)
+
+
+def issue_orders(count: int) -> list[Poll]:
+    """Migrate the database, then issue ``count`` orders (and their bare keys)."""
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connections, transaction
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # so that responses carry their template context
+    call_command("migrate", verbosity=0)
+    user = get_user_model().objects.create_user("bench")
+    # One transaction: a commit (and its fsync) per session write would make
+    # setup take longer than the measurements.
+    with transaction.atomic():
+        polls = [_issue(user) for _ in range(count)]
+    connections.close_all()
+    _store_bare_keys(polls)
+    return polls
+
+
+def _issue(user) -> Poll:
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    response = client.get("/qr/")
+    if response.status_code != 200:
+        raise RuntimeError(f"the QR page answered {response.status_code} during setup")
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    return Poll(cookie, response.context["auth_code"])
+
+
+def _store_bare_keys(polls: list[Poll]) -> None:
+    from qrauth.store import get_redis
+
+    pipeline = get_redis().pipeline(transaction=False)
+    for poll in polls:
+        pipeline.set(BARE_KEY_PREFIX + poll.auth_code, "1")
+    pipeline.execute()
+
+
+def write_requests(polls: list[Poll], path: Path, endpoint: str) -> Path:
+    """One ``path<TAB>cookie`` line per order, for the wrk script."""
+    lines = (f"{poll.path(endpoint)}\t{poll.cookie}\n" for poll in polls)
+    path.write_text("".join(lines))
+    return path
+
+
+def fetch_json(base_url: str, poll: Poll, endpoint: str) -> dict:
+    """What a poll of ``endpoint`` ("status" or "bare") answers; raises unless 200."""
+    url = base_url + poll.path(endpoint)
+    request = urllib.request.Request(url, headers={"Cookie": poll.cookie})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        if response.status != 200:
+            raise RuntimeError(f"{url} answered {response.status}")
+        return json.loads(response.read())
