@@ -20,22 +20,29 @@ from django.http import HttpRequest
 
 from . import signals, tokens
 from .binding import issuer_still_bound
-from .store import Order
+from .policy import user_may_use
+from .store import APPROVE, HANDOFF, Order
 
-__all__ = ["QRAuthBackend", "check_order_user"]
+# The flow letter an order keeps -> the flow's name (signals, policy).
+FLOW_NAMES = {HANDOFF: "handoff", APPROVE: "approve"}
+
+__all__ = ["FLOW_NAMES", "QRAuthBackend", "check_order_user"]
 
 logger = logging.getLogger(__name__)
 
 
-def check_order_user(order: Order) -> tuple[AbstractBaseUser | None, str | None]:
+def check_order_user(
+    order: Order, request: HttpRequest | None = None
+) -> tuple[AbstractBaseUser | None, str | None]:
     """(user, None) if the order's user may still sign in, else (user, reason).
 
     ``user`` is None when the account no longer exists.
 
     Refused when the user is gone or inactive, when the password changed
-    since the code was issued (the session auth hash moved on), or when the
-    issuing browser no longer holds the order (signed out, switched user,
-    showed a newer code).
+    since the code was issued or approved (the session auth hash moved on),
+    when the site's policy (AUTH_QR_CODE_USER_POLICY) says no, and, for a
+    hand-off, when the issuing browser no longer holds the order (signed
+    out, switched user, showed a newer code).
     """
     user_model = get_user_model()
     try:
@@ -46,7 +53,10 @@ def check_order_user(order: Order) -> tuple[AbstractBaseUser | None, str | None]
         return user, "inactive"
     if not hmac.compare_digest(tokens.auth_digest(user).encode(), order.auth_digest.encode()):
         return user, "password_changed"
-    if not issuer_still_bound(order):
+    flow = FLOW_NAMES.get(order.flow, order.flow)
+    if not user_may_use(request, user, flow):
+        return user, "not_allowed"
+    if order.flow == HANDOFF and not issuer_still_bound(order):
         return user, "signed_out"
     return user, None
 
@@ -59,11 +69,12 @@ class QRAuthBackend(ModelBackend):
     ) -> AbstractBaseUser | None:
         if qrauth_order is None:
             return None
-        user, reason = check_order_user(qrauth_order)
+        user, reason = check_order_user(qrauth_order, request)
         if reason is None:
             return user
         logger.info("qrauth: order %s refused: %s", qrauth_order.ref, reason)
+        flow = FLOW_NAMES.get(qrauth_order.flow, qrauth_order.flow)
         signals.rejected.send(
-            sender="handoff", request=request, user=user, order_ref=qrauth_order.ref, reason=reason
+            sender=flow, request=request, user=user, order_ref=qrauth_order.ref, reason=reason
         )
         return None

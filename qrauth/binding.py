@@ -20,17 +20,27 @@ from . import tokens
 from .store import Order
 
 HANDOFF = "handoff"
+APPROVE = "approve"
+FLOWS = (HANDOFF, APPROVE)
 
 __all__ = [
     "bind_order",
     "bound_order",
+    "claimer_digest",
+    "find_order",
     "forget_order",
+    "is_claimer",
     "issuer_still_bound",
     "owns_order",
     "seal_session_key",
+    "take_voucher",
+    "vouch_for",
+    "vouches_for",
 ]
 
 _SESSION_KEY = "qrauth"
+_CLAIMER_KEY = "qrauth_claimer"
+_VOUCHER_KEY = "qrauth_fresh_scan"
 
 
 def bind_order(request: HttpRequest, flow: str, order_id: str) -> str:
@@ -59,10 +69,61 @@ def owns_order(request: HttpRequest, flow: str, order_id: str) -> tuple[str, str
     return bound
 
 
+def find_order(request: HttpRequest, order_id: str) -> tuple[str, str, str] | None:
+    """(flow, order id, binding digest) of this browser's order ``order_id``."""
+    for flow in FLOWS:
+        bound = owns_order(request, flow, order_id)
+        if bound is not None:
+            return (flow, *bound)
+    return None
+
+
 def forget_order(request: HttpRequest, flow: str) -> None:
     orders = dict(request.session.get(_SESSION_KEY, {}))
     if orders.pop(flow, None) is not None:
         request.session[_SESSION_KEY] = orders
+
+
+# -- the scanning session -------------------------------------------------------
+
+
+def claimer_digest(request: HttpRequest) -> str:
+    """What an approve order keeps of the phone session that answered it:
+    the keyed hash of a random secret that this session keeps for good."""
+    secret = request.session.get(_CLAIMER_KEY)
+    if not secret:
+        secret = request.session[_CLAIMER_KEY] = tokens.new_secret()
+    return tokens.keyed_hash("claimer", secret)
+
+
+def is_claimer(request: HttpRequest, claimer: str) -> bool:
+    """Whether this session is the one behind ``claimer`` (changes nothing)."""
+    secret = request.session.get(_CLAIMER_KEY)
+    if not secret or not claimer:
+        return False
+    return hmac.compare_digest(tokens.keyed_hash("claimer", secret).encode(), claimer.encode())
+
+
+def _voucher(scan_token: str) -> str:
+    return tokens.keyed_hash("vouch", scan_token)
+
+
+def vouch_for(request: HttpRequest, scan_token: str) -> None:
+    """This session saw ``scan_token`` while its frame was fresh. It keeps
+    the voucher through a sign-in (Django's login keeps a session's data),
+    so a phone that must sign in first need not scan again."""
+    request.session[_VOUCHER_KEY] = _voucher(scan_token)
+
+
+def vouches_for(request: HttpRequest, scan_token: str) -> bool:
+    return hmac.compare_digest(request.session.get(_VOUCHER_KEY, ""), _voucher(scan_token))
+
+
+def take_voucher(request: HttpRequest, scan_token: str) -> bool:
+    """``vouches_for``, and the voucher is used up whatever it said."""
+    vouched = vouches_for(request, scan_token)
+    request.session.pop(_VOUCHER_KEY, None)
+    return vouched
 
 
 # -- the issuing session, as the source of truth -------------------------------

@@ -40,6 +40,11 @@ W002 = (
     "AUTH_QR_CODE_REDIS_CLIENT_FACTORY, and that Redis is running.",
 )
 
+E006 = (
+    "AUTH_QR_CODE_USER_POLICY cannot be imported ({error}).",
+    "Point it at a callable policy(request, user, flow) -> bool, or set it to None.",
+)
+
 _LOCAL_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
@@ -83,6 +88,19 @@ def _settings(**kwargs: Any) -> list[Error]:
     return [Error(message, hint=E004_HINT, id="qrauth.E004") for message in setting_errors()]
 
 
+def _user_policy(**kwargs: Any) -> list[Error]:
+    path = getattr(django_settings, "AUTH_QR_CODE_USER_POLICY", None)
+    if not isinstance(path, str) or not path:
+        return []  # None, or E004 says what is wrong with it
+    try:
+        policy = import_string(path)
+    except ImportError as exc:
+        return [Error(E006[0].format(error=exc), hint=E006[1], id="qrauth.E006")]
+    if not callable(policy):
+        return [Error(E006[0].format(error="not callable"), hint=E006[1], id="qrauth.E006")]
+    return []
+
+
 def _session_engine(**kwargs: Any) -> list[Warning]:
     if django_settings.SESSION_ENGINE != "django.contrib.sessions.backends.cache":
         return []
@@ -107,5 +125,5 @@ def _redis(**kwargs: Any) -> list[Warning]:
     return []
 
 
-for _check in (_middleware, _backend, _settings, _session_engine, _redis):
+for _check in (_middleware, _backend, _settings, _user_policy, _session_engine, _redis):
     register(_check, "qrauth")

@@ -31,6 +31,10 @@ def _positive_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
+def _bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
 def _optional_str(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
@@ -71,8 +75,12 @@ _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "BASE_URL": (None, _base_url, "None or an origin such as 'https://example.com' (no path)"),
     "KEY_PREFIX": ("qrauth", _key_prefix, "a non-empty string without braces"),
     "IMAGE_BOX_SIZE": (8, _positive_int, "a positive integer (pixels per module)"),
-    "ANIMATED": (True, lambda v: isinstance(v, bool), "True or False"),
+    "ANIMATED": (True, _bool, "True or False"),
     "FRAME_TOLERANCE": (12, _positive_int, "a positive integer (seconds)"),
+    "HANDOFF_ENABLED": (True, _bool, "True or False"),
+    "APPROVE_ENABLED": (True, _bool, "True or False"),
+    "NUMBER_MATCHING": (True, _bool, "True or False"),
+    "USER_POLICY": (None, _optional_str, "None or a dotted path to a callable"),
 }
 
 DEFAULTS: dict[str, Any] = {name: spec[0] for name, spec in _SPEC.items()}

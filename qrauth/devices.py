@@ -6,9 +6,12 @@ User-Agent is whatever the client says it is.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
-__all__ = ["describe_user_agent"]
+from django.http import HttpRequest
+
+__all__ = ["client_ip", "describe_user_agent", "same_network"]
 
 # First match wins; order matters (Edge and Chrome both say "Chrome").
 _BROWSERS = (
@@ -44,3 +47,24 @@ def describe_user_agent(user_agent: str) -> str:
     if browser and system:
         return f"{browser} on {system}"
     return browser or system or "an unknown device"
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address as this server sees it (``REMOTE_ADDR``)."""
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def same_network(first: str, second: str) -> bool | None:
+    """Whether two addresses look like one network: the same IPv4 /24 or
+    IPv6 /64. None when either is not an address. A hint for people, never
+    a security decision: a proxy or a VPN moves both."""
+    try:
+        a, b = ipaddress.ip_address(first), ipaddress.ip_address(second)
+    except ValueError:
+        return None
+    if a.version != b.version:
+        return False
+    prefix = 24 if a.version == 4 else 64
+    return ipaddress.ip_network(f"{a}/{prefix}", strict=False) == ipaddress.ip_network(
+        f"{b}/{prefix}", strict=False
+    )

@@ -11,11 +11,11 @@ from .conf import settings
 __all__ = ["scan_url"]
 
 
-def scan_url(request: HttpRequest, token: str) -> str:
-    """AUTH_QR_CODE_BASE_URL if set, else the current site's domain (the
-    sites framework if installed, else the request's host), with https when
-    the request is secure."""
-    path = reverse("qr_code_login", args=[token])
+def scan_url(request: HttpRequest, token: str, view: str = "qr_code_login") -> str:
+    """The URL of the scan ``view`` for ``token``: AUTH_QR_CODE_BASE_URL if
+    set, else the current site's domain (the sites framework if installed,
+    else the request's host), with https when the request is secure."""
+    path = reverse(view, args=[token])
     base_url = settings.BASE_URL
     if base_url:
         return base_url.rstrip("/") + path

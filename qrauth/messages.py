@@ -1,5 +1,5 @@
-"""What a person reads about an order: one table from (state, hint) to a
-sentence, in the spirit of BankID's recommended user messages.
+"""What a person reads about an order: one table from (flow, state, hint)
+to a sentence, in the spirit of BankID's recommended user messages.
 
 ``state`` is what a program acts on (pending, complete, failed), ``hint``
 says why, and ``message`` is for people.
@@ -13,22 +13,56 @@ from . import store
 
 __all__ = ["MESSAGES", "describe", "outcome"]
 
+HANDOFF, APPROVE = "handoff", "approve"
+
 # Stored state (None: the order is gone) -> (state, hint).
 _OUTCOMES = {
     store.PENDING: ("pending", "not_scanned"),
     store.SCANNED: ("pending", "scanned"),
+    store.APPROVED: ("complete", "approved"),
     store.CONSUMED: ("complete", "signed_in"),
     store.CANCELLED: ("failed", "cancelled"),
+    store.DENIED: ("failed", "denied"),
+    store.WRONG_NUMBER: ("failed", "wrong_number"),
     None: ("failed", "expired"),
 }
 
+# Sentences for any flow; a flow's own entries come first. Only an approve
+# order is ever approved or denied, but every state has a sentence.
+_ANY = None
+
 MESSAGES = {
-    ("pending", "not_scanned"): _("Scan the code with your phone's camera."),
-    ("pending", "scanned"): _("Scanned on {device}. Press Continue on the phone to sign in."),
-    ("complete", "signed_in"): _("Signed in on {device}."),
-    ("failed", "cancelled"): _("The code was cancelled. Get a new code to try again."),
-    ("failed", "expired"): _("The code has expired. Get a new code to try again."),
-    ("failed", "unavailable"): _("Sign-in with a code is unavailable right now. Try again soon."),
+    (HANDOFF, "pending", "not_scanned"): _("Scan the code with your phone's camera."),
+    (HANDOFF, "pending", "scanned"): _(
+        "Scanned on {device}. Press Continue on the phone to sign in."
+    ),
+    (HANDOFF, "complete", "signed_in"): _("Signed in on {device}."),
+    (APPROVE, "pending", "not_scanned"): _(
+        "Scan the code with the camera of a phone on which you are signed in."
+    ),
+    (APPROVE, "pending", "scanned"): _(
+        "Scanned on {device}. Check the details on the phone and approve the sign-in there."
+    ),
+    (APPROVE, "pending", "scanned_number"): _(
+        "Scanned on {device}. Type the number {number} on the phone and approve the sign-in."
+    ),
+    (_ANY, "complete", "approved"): _("Approved on {device}. Signing you in…"),
+    (APPROVE, "complete", "signed_in"): _("You are signed in."),
+    (_ANY, "failed", "denied"): _(
+        "The sign-in was denied on the phone. Nobody was signed in. Try again if that was a "
+        "mistake."
+    ),
+    (_ANY, "failed", "wrong_number"): _(
+        "A wrong number was typed on the phone, so the sign-in was stopped. Try again."
+    ),
+    (_ANY, "failed", "refused"): _(
+        "This account cannot be signed in here with a phone. Sign in with your password."
+    ),
+    (_ANY, "failed", "cancelled"): _("The code was cancelled. Get a new code to try again."),
+    (_ANY, "failed", "expired"): _("The code has expired. Get a new code to try again."),
+    (_ANY, "failed", "unavailable"): _(
+        "Sign-in with a code is unavailable right now. Try again soon."
+    ),
 }
 
 _PHONE_SYSTEMS = ("iOS", "Android")
@@ -42,12 +76,20 @@ def _device_phrase(device: str) -> str:
     return str(_("another device ({device})")).format(device=device)
 
 
-def describe(stored_state: str | None, device: str = "") -> dict[str, str]:
-    """``{"state", "hint", "message"}`` for an order in ``stored_state``."""
+def describe(
+    stored_state: str | None, device: str = "", flow: str = HANDOFF, number: str = ""
+) -> dict[str, str]:
+    """``{"state", "hint", "message"}`` for an order of ``flow`` in ``stored_state``."""
     state, hint = _OUTCOMES.get(stored_state, ("failed", "expired"))
-    return outcome(state, hint, device)
+    return outcome(state, hint, device, flow, number)
 
 
-def outcome(state: str, hint: str, device: str = "") -> dict[str, str]:
-    message = str(MESSAGES[state, hint]).format(device=_device_phrase(device))
+def outcome(
+    state: str, hint: str, device: str = "", flow: str = HANDOFF, number: str = ""
+) -> dict[str, str]:
+    keys = [(flow, state, hint), (_ANY, state, hint)]
+    if hint == "scanned" and number:
+        keys.insert(0, (flow, state, "scanned_number"))
+    text = next(MESSAGES[key] for key in keys if key in MESSAGES)
+    message = str(text).format(device=_device_phrase(device), number=number)
     return {"state": state, "hint": hint, "message": message}

@@ -1,12 +1,13 @@
 """Orders in Redis: the only module that talks to Redis.
 
 An order is one small hash at ``<prefix>:{<order ref>}``. The braces are a
-hash tag, so every script below touches a single hash slot and runs
-unchanged on Redis Cluster. The order ref is a keyed hash of the public
-order id, so nothing stored here can be turned back into a URL.
+hash tag, so every script touches a single hash slot and runs unchanged on
+Redis Cluster. The order ref is a keyed hash of the public order id, so
+nothing stored here can be turned back into a URL.
 
-Every state transition is one Lua script: two phones racing for one code
-cannot both win, because Redis runs a script from start to end alone.
+Every state transition is one Lua script (qrauth/scripts.py): two phones
+racing for one code cannot both win, because Redis runs a script from
+start to end alone.
 """
 
 from __future__ import annotations
@@ -25,20 +26,28 @@ from django.utils.module_loading import import_string
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from . import tokens
+from . import scripts, tokens
 from .conf import settings
 
 __all__ = [
+    "APPROVE",
+    "HANDOFF",
+    "Collected",
+    "Decision",
     "Order",
+    "Status",
     "StoreUnavailable",
     "cancel_order",
+    "collect_order",
     "consume_order",
-    "order_status",
+    "decide_order",
     "decline_order",
     "get_redis",
+    "issue_approve_order",
     "issue_order",
     "mint_static_code",
     "order_key",
+    "order_status",
     "peek_order",
     "ping",
     "record_scan",
@@ -46,14 +55,18 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# States as stored (one byte each keeps an order small).
-PENDING, SCANNED, CONSUMED, CANCELLED = "p", "s", "c", "x"
-HANDOFF = "h"
+# Flows and states as stored (one byte each keeps an order small).
+HANDOFF, APPROVE = "h", "a"
+PENDING, SCANNED, APPROVED, CONSUMED = "p", "s", "a", "c"
+CANCELLED, DENIED, WRONG_NUMBER = "x", "n", "w"
 _STATE_NAMES = {
     PENDING: "pending",
     SCANNED: "scanned",
+    APPROVED: "approved",
     CONSUMED: "consumed",
     CANCELLED: "cancelled",
+    DENIED: "denied",
+    WRONG_NUMBER: "wrong_number",
 }
 
 # Longest device description kept; it is shown, never parsed.
@@ -68,13 +81,18 @@ class StoreUnavailable(Exception):
 class Order:
     id: str = field(repr=False)  # the public id: in URLs, never in logs
     ref: str
+    flow: str
     state: str
     user_id: str
     auth_digest: str
     created: int
     device: str
     minted: bool
-    issuer: str = field(repr=False)  # the issuing session's key, sealed
+    issuer: str = field(repr=False)  # hand-off: the issuing session's key, sealed
+    requester: str = ""  # approve: the browser that asks to be signed in
+    requester_ip: str = ""
+    number: str = field(default="", repr=False)
+    claimer: str = field(default="", repr=False)
     usable: bool = False  # by the token it was read with, at that moment
 
     @property
@@ -84,91 +102,6 @@ class Order:
     @property
     def is_open(self) -> bool:
         return self.state in (PENDING, SCANNED)
-
-
-# Fields, in the order every script returns them.
-_FIELDS = ("s", "u", "a", "t", "d", "m", "k")
-
-_ISSUE = """
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-
-# The binding is compared inside Redis. Both sides are HMAC digests the
-# client cannot steer byte by byte, so the comparison's timing leaks nothing.
-_MINT = """
-local b, u, s = unpack(redis.call('HMGET', KEYS[1], 'b', 'u', 's'))
-if b ~= ARGV[1] or u ~= ARGV[2] or (s ~= 'p' and s ~= 's') then return 0 end
-redis.call('HSET', KEYS[1], 'm', '1')
-return 1
-"""
-
-# Whether a token may use the open order. A static code (no elapsed) works
-# once its image was minted; an animated frame while it is fresh: within
-# FRAME_TOLERANCE seconds of now (one second ahead for clock skew), or later
-# when the phone's session vouches that it was fresh at the phone's GET.
-# ARGV: device, elapsed ('' for static), now, tolerance, vouched ('1'/'0').
-_USABLE = """
-local function usable(s, m, t)
-  if s ~= 'p' and s ~= 's' then return false end
-  if ARGV[2] == '' then return m == '1' end
-  if ARGV[5] == '1' then return true end
-  local age = tonumber(ARGV[3]) - tonumber(t)
-  local elapsed = tonumber(ARGV[2])
-  return elapsed <= age + 1 and elapsed >= age - tonumber(ARGV[4])
-end
-local s, m, t = unpack(redis.call('HMGET', KEYS[1], 's', 'm', 't'))
-local ok = usable(s, m, t)
-"""
-
-_READ = """
-local order = redis.call('HMGET', KEYS[1], 's', 'u', 'a', 't', 'd', 'm', 'k')
-table.insert(order, ok and '1' or '0')
-return order
-"""
-
-_SCAN = (
-    _USABLE
-    + """
-if ok then redis.call('HSET', KEYS[1], 's', 's', 'd', ARGV[1]) end
-"""
-    + _READ
-)
-
-_CONSUME = (
-    _USABLE
-    + """
-if not ok then return false end
-redis.call('HSET', KEYS[1], 's', 'c', 'd', ARGV[1])
-"""
-    + _READ
-)
-
-# One round trip for the issuing browser's poll: state, age, device, life left.
-_STATUS = """
-local b, s, t, d = unpack(redis.call('HMGET', KEYS[1], 'b', 's', 't', 'd'))
-if not s then return false end
-if b ~= ARGV[1] then return {'forbidden'} end
-return {s, t, d, redis.call('PTTL', KEYS[1])}
-"""
-
-# Anyone holding a scan token could use it; so may they refuse it.
-_DECLINE = (
-    _USABLE
-    + """
-if not ok then return 0 end
-redis.call('HSET', KEYS[1], 's', 'x')
-return 1
-"""
-)
-
-_CANCEL = """
-local b, s = unpack(redis.call('HMGET', KEYS[1], 'b', 's'))
-if b ~= ARGV[1] or (s ~= 'p' and s ~= 's') then return 0 end
-redis.call('HSET', KEYS[1], 's', 'x')
-return 1
-"""
 
 
 # -- the client ---------------------------------------------------------------
@@ -215,10 +148,10 @@ def get_redis() -> Any:
     return _client
 
 
-def _script(name: str, source: str) -> Any:
-    script = _scripts.get(name)
+def _script(source: str) -> Any:
+    script = _scripts.get(source)
     if script is None:
-        script = _scripts[name] = get_redis().register_script(source)
+        script = _scripts[source] = get_redis().register_script(source)
     return script
 
 
@@ -320,9 +253,9 @@ def now() -> int:
 _breaker = _Breaker()
 
 
-def _run(name: str, source: str, order_id: str, *args: Any) -> Any:
+def _run(source: str, order_id: str, *args: Any) -> Any:
     key = order_key(order_id)
-    return _breaker.call(lambda: _script(name, source)(keys=[key], args=list(args)))
+    return _breaker.call(lambda: _script(source)(keys=[key], args=list(args)))
 
 
 # -- orders -------------------------------------------------------------------
@@ -340,23 +273,31 @@ def _text(value: Any) -> str:
 
 
 def _order(order_id: str, values: Any) -> Order | None:
-    if not values or values[0] is None:
+    if not values or values[1] is None:  # no state: no such order
         return None
-    state, user_id, auth, created, device, minted, issuer, usable = (
-        _text(v) for v in [*values, None][:8]
-    )
+    fields = dict(zip((*scripts.FIELDS, "ok"), (_text(v) for v in values), strict=False))
     return Order(
         id=order_id,
         ref=tokens.order_ref(order_id),
-        state=state,
-        user_id=user_id,
-        auth_digest=auth,
-        created=int(created or 0),
-        device=device,
-        minted=minted == "1",
-        issuer=issuer,
-        usable=usable == "1",
+        flow=fields["f"],
+        state=fields["s"],
+        user_id=fields["u"],
+        auth_digest=fields["a"],
+        created=int(fields["t"] or 0),
+        device=fields["d"],
+        minted=fields["m"] == "1",
+        issuer=fields["k"],
+        requester=fields["r"],
+        requester_ip=fields["i"],
+        number=fields["n"],
+        claimer=fields["c"],
+        usable=fields.get("ok") == "1",
     )
+
+
+def _issue(order_id: str, fields: dict[str, Any]) -> None:
+    flat = [item for pair in fields.items() for item in pair]
+    _run(scripts.ISSUE, order_id, settings.EXPIRATION_TIME, *flat)
 
 
 def issue_order(
@@ -366,47 +307,116 @@ def issue_order(
 
     ``issuer`` is the issuing browser's session key, sealed (see binding.py).
     """
-    fields = {
-        "f": HANDOFF,
-        "s": PENDING,
-        "u": str(user_id),
-        "a": auth_digest,
-        "b": binding_digest,
-        "t": now(),
-        "k": issuer,
-    }
-    flat = [item for pair in fields.items() for item in pair]
-    _run("issue", _ISSUE, order_id, settings.EXPIRATION_TIME, *flat)
+    fields = {"f": HANDOFF, "s": PENDING, "u": str(user_id), "a": auth_digest}
+    _issue(order_id, {**fields, "b": binding_digest, "t": now(), "k": issuer})
 
 
-def mint_static_code(order_id: str, binding_digest: str, user_id: Any) -> bool:
-    """Let the static code of an open order sign in; only its own browser may."""
-    return bool(_run("mint", _MINT, order_id, binding_digest, str(user_id)))
+def issue_approve_order(
+    order_id: str, binding_digest: str, requester: str, requester_ip: str, number: str
+) -> None:
+    """Store a new pending approve order: an anonymous browser, described by
+    ``requester`` and ``requester_ip``, asks a signed-in phone to sign it in.
+    ``number`` is what the phone must type ("" for no number matching)."""
+    fields = {"f": APPROVE, "s": PENDING, "b": binding_digest, "t": now()}
+    _issue(order_id, {**fields, "r": requester[:_DEVICE_MAX], "i": requester_ip, "n": number})
 
 
-def _token_args(token: tokens.ScanToken, device: str, vouched: bool = False) -> list[Any]:
+def mint_static_code(order_id: str, binding_digest: str, user_id: Any = "") -> bool:
+    """Let the static code of an open order work; only its own browser may
+    (and for a hand-off order, only while signed in as its user)."""
+    return bool(_run(scripts.MINT, order_id, binding_digest, str(user_id)))
+
+
+def _token_args(
+    token: tokens.ScanToken, device: str, vouched: bool = False, flow: str = HANDOFF
+) -> list[Any]:
     elapsed = "" if token.elapsed is None else token.elapsed
-    return [device[:_DEVICE_MAX], elapsed, now(), settings.FRAME_TOLERANCE, int(vouched)]
+    return [device[:_DEVICE_MAX], elapsed, now(), settings.FRAME_TOLERANCE, int(vouched), flow]
 
 
-def record_scan(token: tokens.ScanToken, device: str) -> Order | None:
+def record_scan(
+    token: tokens.ScanToken, device: str, vouched: bool = False, flow: str = HANDOFF
+) -> Order | None:
     """A GET of the scan URL: note the device if the token may use the
     order (``Order.usable``); never moves it past "scanned"."""
-    args = _token_args(token, device)
-    return _order(token.order_id, _run("scan", _SCAN, token.order_id, *args))
+    args = _token_args(token, device, vouched, flow)
+    return _order(token.order_id, _run(scripts.SCAN, token.order_id, *args))
 
 
 def peek_order(order_id: str) -> Order | None:
     """Read an order without changing it (HEAD requests)."""
     key = order_key(order_id)
-    return _order(order_id, _breaker.call(lambda: get_redis().hmget(key, *_FIELDS)))
+    return _order(order_id, _breaker.call(lambda: get_redis().hmget(key, *scripts.FIELDS)))
 
 
 def consume_order(token: tokens.ScanToken, device: str, vouched: bool = False) -> Order | None:
-    """Use the order up; exactly one caller ever gets it back. ``vouched``:
-    the phone's session saw this frame fresh at its GET."""
+    """Use a hand-off order up; exactly one caller ever gets it back.
+    ``vouched``: the phone's session saw this frame fresh at its GET."""
     args = _token_args(token, device, vouched)
-    return _order(token.order_id, _run("consume", _CONSUME, token.order_id, *args))
+    return _order(token.order_id, _run(scripts.CONSUME, token.order_id, *args))
+
+
+def decline_order(token: tokens.ScanToken, vouched: bool = False) -> bool:
+    """The scanner says "this was not me": cancel the order the token may use."""
+    args = _token_args(token, "", vouched)
+    return bool(_run(scripts.DECLINE, token.order_id, *args))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What became of a phone's answer to an approve order.
+
+    ``outcome``: "decided" (this answer claimed the order: ``state`` is
+    APPROVED, DENIED or WRONG_NUMBER), "mine" (this session had already
+    answered), "taken" (another session had), or "unusable" (gone,
+    cancelled, stale, or not an approve order)."""
+
+    outcome: str
+    state: str
+
+
+def decide_order(
+    token: tokens.ScanToken,
+    claimer: str,
+    approve: bool,
+    number: str,
+    user: tuple[Any, str],
+    device: str,
+    vouched: bool = False,
+) -> Decision:
+    """A signed-in phone approves or denies an approve order, and so claims
+    it: the first answer is final, and no other session can answer after it.
+    ``user`` is (user id, auth digest) of the phone's user."""
+    args = _token_args(token, device, vouched, APPROVE)
+    decision = APPROVED if approve else DENIED
+    args += [claimer, decision, number[:8], str(user[0]), user[1]]
+    outcome, state = (_text(v) for v in _run(scripts.DECIDE, token.order_id, *args))
+    return Decision(outcome, state)
+
+
+@dataclass(frozen=True)
+class Collected:
+    """An approve order as its browser found it when it came to sign in:
+    ``found`` is the state it was in; ``signed_in`` says it was approved,
+    and that this call used it up."""
+
+    found: str
+    order: Order
+
+    @property
+    def signed_in(self) -> bool:
+        return self.found == APPROVED
+
+
+def collect_order(order_id: str, binding_digest: str) -> Collected | None:
+    """The issuing browser takes the approved sign-in, exactly once. None
+    when the order is gone; raises LookupError for another browser."""
+    values = _run(scripts.COLLECT, order_id, binding_digest)
+    if values is None:
+        return None
+    if _text(values[0]) == "forbidden":
+        raise LookupError("not this browser's order")
+    return Collected(_text(values[0]), _order(order_id, values[1:]))
 
 
 @dataclass(frozen=True)
@@ -415,29 +425,25 @@ class Status:
     created: int
     device: str
     expires_in: float
+    number: str = ""
+    flow: str = HANDOFF
 
 
 def order_status(order_id: str, binding_digest: str) -> Status | None:
     """The issuing browser's view of its order, in one round trip. None when
     the order is gone (expired); raises LookupError for another browser."""
-    values = _run("status", _STATUS, order_id, binding_digest)
+    values = _run(scripts.STATUS, order_id, binding_digest)
     if values is None:
         return None
     if _text(values[0]) == "forbidden":
         raise LookupError("not this browser's order")
-    state, created, device = (_text(v) for v in values[:3])
-    return Status(state, int(created), device, max(int(values[3]), 0) / 1000)
-
-
-def decline_order(token: tokens.ScanToken, vouched: bool = False) -> bool:
-    """The scanner says "this was not me": cancel the order the token may use."""
-    args = _token_args(token, "", vouched)
-    return bool(_run("decline", _DECLINE, token.order_id, *args))
+    state, created, device, pttl, number, flow = (_text(v) for v in values)
+    return Status(state, int(created), device, max(int(pttl), 0) / 1000, number, flow)
 
 
 def cancel_order(order_id: str, binding_digest: str) -> bool:
     """Cancel an open order, if ``binding_digest`` is its issuing browser's."""
-    return bool(_run("cancel", _CANCEL, order_id, binding_digest))
+    return bool(_run(scripts.CANCEL, order_id, binding_digest))
 
 
 def ping() -> None:

@@ -1,6 +1,7 @@
 """URLs of qrauth: ``path("qr/", include("qrauth.urls"))``.
 
-The names are those of django-qrauth 0.1.x, so its templates keep working.
+The names of the hand-off flow are those of django-qrauth 0.1.x, so its
+templates keep working; new names start with ``qrauth_``.
 """
 
 from django.urls import path
@@ -8,11 +9,18 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    # Hand-off: a signed-in desktop signs a phone in.
     path("", views.qr_code_page, name="qr_code_page"),
     path("pic/<str:auth_code>/", views.qr_code_picture, name="auth_qr_code"),
     path("invalid_code/", views.invalid_code, name="invalid_auth_code"),
+    # Both flows: the issuing browser's status poll and Cancel button.
     path("status/<str:auth_code>/", views.code_status, name="qrauth_status"),
     path("cancel/<str:auth_code>/", views.cancel_code, name="qrauth_cancel"),
-    # Last: the scan URL takes any one path segment, as 0.1.x did.
+    # Approve: a signed-in phone signs a desktop in.
+    path("signin/", views.signin, name="qrauth_signin"),
+    path("signin/pic/<str:auth_code>/", views.signin_picture, name="qrauth_signin_picture"),
+    path("signin/collect/<str:auth_code>/", views.collect_signin, name="qrauth_collect"),
+    path("approve/<str:auth_code>/", views.approve, name="qrauth_approve"),
+    # Last: the hand-off scan URL takes any one path segment, as 0.1.x did.
     path("<str:auth_code>/", views.qr_code_login, name="qr_code_login"),
 ]

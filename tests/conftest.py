@@ -6,7 +6,7 @@ import redis
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from qrauth import store
+from qrauth import signals, store
 
 from . import redis_servers
 from .helpers import browser_of
@@ -88,3 +88,20 @@ def round_trips(qr_redis, monkeypatch):
     qr_redis.ping()  # connect first: the handshake is not a round trip of ours
     monkeypatch.setattr(connection_class, "send_packed_command", counting_send)
     return Counter
+
+
+@pytest.fixture
+def sent():
+    """Every qrauth signal sent during the test, as (name, sender, kwargs)."""
+    received = []
+    receivers = {}
+    for name in signals.__all__:
+
+        def receiver(sender, _name=name, **kwargs):
+            received.append((_name, sender, kwargs))
+
+        receivers[name] = receiver
+        getattr(signals, name).connect(receiver)
+    yield received
+    for name, receiver in receivers.items():
+        getattr(signals, name).disconnect(receiver)

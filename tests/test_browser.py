@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -62,9 +63,9 @@ def chromium():
         browser.close()
 
 
-def shoot(page, name: str) -> None:
+def shoot(page, name: str, flow: str = "handoff") -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"handoff-{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{flow}-{name}.png"), full_page=True)
 
 
 def new_context(browser, **options):
@@ -73,10 +74,11 @@ def new_context(browser, **options):
     return context
 
 
-def signed_in_context(browser, user, base_url: str):
-    """A desktop browser context holding a session of ``user``."""
+def signed_in_context(browser, user, base_url: str, **options):
+    """A browser context (a desktop unless ``options`` say otherwise)
+    holding a session of ``user``."""
     cookie = browser_of(user).cookies[settings.SESSION_COOKIE_NAME]
-    context = new_context(browser, viewport={"width": 1280, "height": 800})
+    context = new_context(browser, **{"viewport": {"width": 1280, "height": 800}, **options})
     context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base_url}])
     return context
 
@@ -126,3 +128,33 @@ def test_a_phone_signs_in_by_scanning_the_desktop_screen(chromium, live_server):
     assert replay.url == f"{live_server.url}/qr/invalid_code/"
     assert replay.locator("h1").inner_text() == "This code no longer works"
     shoot(replay, "6-phone-code-used")
+
+
+def test_a_desktop_signs_in_by_a_phone_approving_its_screen(chromium, live_server):
+    bob = get_user_model().objects.create_user("bob", password="unused")
+    desktop = new_context(chromium, viewport={"width": 1280, "height": 800}).new_page()
+    desktop.goto(f"{live_server.url}/qr/signin/")
+    shoot(desktop, "1-desktop-qr", "approve")
+    scan_url = read_qr_on_screen(desktop)
+    assert scan_url.startswith(f"{live_server.url}/qr/approve/")
+    assert desktop.get_by_role("button", name="Continue").is_hidden()  # the script sends it
+
+    phone = signed_in_context(chromium, bob, live_server.url, **IPHONE).new_page()
+    phone.goto(scan_url)
+    assert phone.locator("h1").inner_text() == (
+        f"Sign in to {urlsplit(live_server.url).netloc} on another screen?"
+    )
+    assert "Chrome on Linux" in phone.locator(".qrauth-details").inner_text()
+    shoot(phone, "2-phone-details", "approve")
+    number = desktop.locator("[data-qrauth-number] strong")
+    number.wait_for(state="visible")
+    desktop.get_by_text("Type the number").wait_for()
+    shoot(desktop, "3-desktop-number", "approve")
+    phone.get_by_label("Number shown on the other screen").fill(number.inner_text())
+    phone.get_by_role("button", name="Approve").click()
+    phone.get_by_text("The other screen is signing in now").wait_for()
+    shoot(phone, "4-phone-approved", "approve")
+
+    desktop.wait_for_url(f"{live_server.url}/")
+    assert desktop.locator("body").inner_text() == "home: bob"
+    shoot(desktop, "5-desktop-signed-in", "approve")

@@ -53,6 +53,23 @@ def test_a_subclass_of_the_backend_is_enough(settings):
 
 
 @pytest.mark.usefixtures("qr_redis")
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("tests.test_approve.no_superusers", []),
+        ("tests.test_approve.no_such_policy", ["qrauth.E006"]),
+        ("tests.test_approve.IPHONE_SAFARI", ["qrauth.E006"]),  # not callable
+    ],
+)
+def test_the_user_policy_must_import(settings, policy, expected):
+    settings.AUTH_QR_CODE_USER_POLICY = policy
+    messages = run_checks(tags=["qrauth"])
+    assert [m.id for m in messages] == expected
+    if expected:
+        assert "policy(request, user, flow)" in messages[0].hint
+
+
+@pytest.mark.usefixtures("qr_redis")
 def test_bad_settings(settings):
     settings.AUTH_QR_CODE_EXPIRATION_TIME = "5 minutes"
     settings.AUTH_QR_CODE_BASE_URL = "example.com"

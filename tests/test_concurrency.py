@@ -2,22 +2,27 @@
 
 Twenty browsers POST the same code at the same moment; exactly one may be
 signed in. The second test shows the harness is able to fail: with a store
-that reads and then deletes in two steps, every racer gets in.
+that reads and then deletes in two steps, every racer gets in. For the
+approve flow: twenty phones answer one order (one claims it), and twenty
+tabs collect one approval (one signs in).
 """
 
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.signals import user_logged_in
 from django.db import connection
 from django.test import Client
+from django.urls import reverse
 
 from qrauth import store
 
-from .helpers import scan
+from .helpers import browser_of, scan
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_redis")]
 
@@ -81,3 +86,65 @@ def test_the_race_catches_a_store_that_reads_then_deletes(desktop, monkeypatch):
     monkeypatch.setattr(store, "consume_order", read_then_delete)
     signed_in, logins = race_confirmations(scan(desktop))
     assert signed_in == logins == RACERS  # caught: more than one browser got in
+
+
+def race(actions) -> list:
+    """Run each of ``actions`` in its own thread, all released at once."""
+    start = threading.Barrier(len(actions), timeout=30)
+    results, errors = [], []
+
+    def run(action):
+        try:
+            start.wait()
+            results.append(action())
+        except Exception as exc:  # collected: a thread's exception must fail the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    return results
+
+
+def scanned_approve_order(phones: list[Client]) -> tuple[Client, str, str, str]:
+    """A computer showing an approve code that ``phones`` have scanned:
+    (computer, auth_code, scan path, the number on its screen)."""
+    computer = Client()
+    auth_code = computer.get(reverse("qrauth_signin")).context["auth_code"]
+    status_url = reverse("qrauth_status", args=[auth_code])
+    path = urlsplit(computer.get(status_url).json()["frame"]).path
+    for phone in phones:
+        phone.get(path)
+    return computer, auth_code, path, computer.get(status_url).json()["number"]
+
+
+def test_twenty_phones_racing_to_approve_one_wins_the_others_are_told(django_user_model):
+    bob = django_user_model.objects.create_user("bob")
+    phones = [browser_of(bob) for _ in range(RACERS)]
+    computer, auth_code, path, number = scanned_approve_order(phones)
+    answers = race(
+        [lambda p=phone: p.post(path, {"action": "approve", "number": number}) for phone in phones]
+    )
+    assert sorted(answer.status_code for answer in answers) == [200] + [409] * (RACERS - 1)
+    again = [computer.post(reverse("qrauth_collect", args=[auth_code])) for _ in range(2)]
+    assert [answer.status_code for answer in again] == [302, 404]
+    assert computer.session[SESSION_KEY] == str(bob.pk)
+
+
+def test_twenty_collects_of_one_approval_sign_in_once(django_user_model):
+    phone = browser_of(django_user_model.objects.create_user("bob"))
+    computer, auth_code, path, number = scanned_approve_order([phone])
+    phone.post(path, {"action": "approve", "number": number})
+    # Twenty tabs of the same browser (one session cookie) collect at once.
+    cookie = computer.cookies[settings.SESSION_COOKIE_NAME].value
+    tabs = [Client() for _ in range(RACERS)]
+    for tab in tabs:
+        tab.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    collect = reverse("qrauth_collect", args=[auth_code])
+    answers = race([lambda t=tab: t.post(collect) for tab in tabs])
+    assert [answer.status_code for answer in answers].count(302) == 1

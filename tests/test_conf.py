@@ -21,6 +21,10 @@ EXPECTED_DEFAULTS = {
     "IMAGE_BOX_SIZE": 8,
     "ANIMATED": True,
     "FRAME_TOLERANCE": 12,
+    "HANDOFF_ENABLED": True,
+    "APPROVE_ENABLED": True,
+    "NUMBER_MATCHING": True,
+    "USER_POLICY": None,
 }
 
 GOOD_VALUES = [
@@ -37,9 +41,17 @@ GOOD_VALUES = [
     ("IMAGE_BOX_SIZE", 3),
     ("ANIMATED", False),
     ("FRAME_TOLERANCE", 30),
+    ("HANDOFF_ENABLED", False),
+    ("APPROVE_ENABLED", False),
+    ("NUMBER_MATCHING", False),
+    ("USER_POLICY", "tests.test_approve.no_superusers"),
 ]
 
 BAD_VALUES = [
+    ("HANDOFF_ENABLED", 0),
+    ("APPROVE_ENABLED", "no"),
+    ("NUMBER_MATCHING", None),
+    ("USER_POLICY", len),
     ("ANIMATED", 1),
     ("ANIMATED", "yes"),
     ("FRAME_TOLERANCE", 0),

@@ -1,10 +1,10 @@
-"""Describing a device from its User-Agent header."""
+"""Describing a device from its User-Agent header, and comparing networks."""
 
 from __future__ import annotations
 
 import pytest
 
-from qrauth.devices import describe_user_agent
+from qrauth.devices import describe_user_agent, same_network
 
 USER_AGENTS = {
     "Safari on iOS": (
@@ -63,3 +63,19 @@ def test_a_huge_user_agent_is_described(filler):
 
 def test_a_huge_garbage_user_agent_is_unknown():
     assert describe_user_agent("x" * 100_000) == "an unknown device"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ("203.0.113.7", "203.0.113.50", True),
+        ("203.0.113.7", "203.0.114.7", False),
+        ("2001:db8:1:2::1", "2001:db8:1:2:abcd::9", True),
+        ("2001:db8:1:2::1", "2001:db8:1:3::1", False),
+        ("203.0.113.7", "2001:db8::1", False),
+        ("", "203.0.113.7", None),
+        ("not an address", "203.0.113.7", None),
+    ],
+)
+def test_same_network(first, second, expected):
+    assert same_network(first, second) is expected

@@ -179,13 +179,23 @@ class Browser:
             return Page(response.geturl(), response.headers.get_content_type(), response.read())
 
     def log_in(self, username: str, password: str) -> Page:
-        form = self.get("/login/")
-        credentials = {"username": username, "password": password}
-        return self.post(form.url, {**credentials, "csrfmiddlewaretoken": form.csrf_token()})
+        return self.log_in_at(self.get("/login/"), username, password)
+
+    def log_in_at(self, form: Page, username: str, password: str) -> Page:
+        """Submit the login form ``form`` (with its ``next``); the page it leads to."""
+        fields = {
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": form.csrf_token(),
+        }
+        next_url = re.search(r'name="next" value="([^"]*)"', form.text)
+        if next_url and next_url.group(1):
+            fields["next"] = html.unescape(next_url.group(1))
+        return self.post(form.url, fields)
 
 
 def qr_image_url(page: Page) -> str:
-    match = re.search(r'<img src="(/qr/pic/[^"]+/)"', page.text)
+    match = re.search(r'<img src="(/qr/(?:signin/)?pic/[^"]+/)"', page.text)
     assert match, f"no QR image on {page.url}"
     return html.unescape(match.group(1))
 
@@ -229,3 +239,33 @@ def test_phone_signs_in_once_by_scanning_the_desktop_qr_code(demo_server, demo_e
     demo_server.stop()
     assert not is_answering(demo_server.port)
     assert embedded_redis_servers(demo_env) == []
+
+
+def test_a_phone_signs_the_desktop_in_by_approving_its_code(demo_server):
+    base_url = demo_server.base_url
+
+    desktop = Browser(base_url)
+    home = desktop.get("/")
+    assert 'href="/qr/signin/"' in home.text  # "Sign in with your phone"
+    page = desktop.get("/qr/signin/")
+    scan_url = decode_png(desktop.get(qr_image_url(page)).body)  # the no-JavaScript image
+    assert scan_url.startswith(f"{base_url}/qr/approve/")
+
+    phone = Browser(base_url)
+    login = phone.get(scan_url)  # not signed in yet: to the login page and back
+    assert login.url.startswith(f"{base_url}/login/?next=/qr/approve/")
+    approval = phone.log_in_at(login, "bob", "qrauth-demo")
+    assert "on another screen?" in approval.text and "bob" in approval.text
+
+    collect_url = re.search(r'action="(/qr/signin/collect/[^"]+/)"', page.text).group(1)
+    waiting = desktop.post(collect_url, {"csrfmiddlewaretoken": page.csrf_token()})
+    number = re.search(r"Type the number (\d\d) on the phone", waiting.text).group(1)
+    done = phone.post(
+        scan_url,
+        {"action": "approve", "number": number, "csrfmiddlewaretoken": approval.csrf_token()},
+    )
+    assert "The other screen is signing in now" in done.text
+
+    home = desktop.post(collect_url, {"csrfmiddlewaretoken": waiting.csrf_token()})
+    assert home.url == f"{base_url}/"
+    assert signed_in_as("bob") in home.text

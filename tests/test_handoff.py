@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from qrauth import signals, store, tokens
+from qrauth import store, tokens
 
 from .helpers import decode_png, open_qr_page, scan
 
@@ -458,23 +458,6 @@ def test_deleted_user_is_refused(desktop, phone, alice):
 
 
 # -- signals -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sent():
-    """Every qrauth signal sent during the test, as (name, kwargs)."""
-    received = []
-    receivers = {}
-    for name in ("issued", "scanned", "signed_in", "rejected"):
-
-        def receiver(sender, _name=name, **kwargs):
-            received.append((_name, sender, kwargs))
-
-        receivers[name] = receiver
-        getattr(signals, name).connect(receiver)
-    yield received
-    for name, receiver in receivers.items():
-        getattr(signals, name).disconnect(receiver)
 
 
 def test_signals_along_a_sign_in(desktop, phone, alice, sent):

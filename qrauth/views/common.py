@@ -1,22 +1,48 @@
-"""What every qrauth view shares: protective headers and the Redis-down page."""
+"""What every qrauth view shares: protective headers, the Redis-down page,
+starting an order for this browser, its QR image, and where to go next."""
 
 from __future__ import annotations
 
 import functools
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.contrib.auth import authenticate
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 
+from .. import binding, signals, store, tokens
 from ..conf import settings
+from ..links import scan_url
 from ..messages import outcome
+from ..qr import ContentTooLong, render_png, render_svg
 from ..store import StoreUnavailable
 
-__all__ = ["protected", "protected_json", "safe_next"]
+__all__ = [
+    "authenticate_order",
+    "code_page_context",
+    "display_name",
+    "invalid",
+    "protected",
+    "protected_json",
+    "qr_picture",
+    "redirect_after",
+    "safe_next",
+    "start_order",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -85,3 +111,100 @@ def safe_next(request: HttpRequest, default: str) -> str:
     ):
         return candidate
     return default
+
+
+def redirect_after(request: HttpRequest, default: str) -> HttpResponse:
+    """To a safe ``next``, else to ``default`` (a URL, path or URL name)."""
+    next_url = safe_next(request, "")
+    if next_url:  # a URL, never a URL name for redirect() to reverse
+        return HttpResponseRedirect(next_url)
+    return redirect(default)
+
+
+def invalid(
+    request: HttpRequest, flow: str, order_ref: str | None, user=None, reason: str = "invalid"
+) -> HttpResponse:
+    """The 0.1.x answer to a code that does not work: to ``invalid_auth_code``."""
+    logger.info("qrauth: order %s refused: %s", order_ref, reason)
+    signals.rejected.send(
+        sender=flow, request=request, user=user, order_ref=order_ref, reason=reason
+    )
+    return redirect("invalid_auth_code")
+
+
+BACKEND = "qrauth.backends.QRAuthBackend"
+
+
+def authenticate_order(request: HttpRequest, order: store.Order) -> Any:
+    """The order's user, if QRAuthBackend vouches for them now, else None.
+
+    authenticate() tries every backend in turn: a site backend listed first
+    that answers for any credentials must not sign someone else in."""
+    user = authenticate(request, qrauth_order=order)
+    if user is None or getattr(user, "backend", None) != BACKEND:
+        return None
+    return user if str(user.pk) == order.user_id else None
+
+
+def display_name(user: Any) -> str:
+    full_name = getattr(user, "get_full_name", lambda: "")()
+    return full_name or user.get_username()
+
+
+# -- the browser that shows a code -------------------------------------------------
+
+
+def start_order(request: HttpRequest, flow: str) -> tuple[str, str]:
+    """A new order id bound to this browser, replacing its previous order of
+    ``flow``: (order id, binding digest). The caller stores the order."""
+    previous = binding.bound_order(request, flow)
+    if previous:
+        store.cancel_order(*previous)
+    order_id = tokens.new_secret()
+    binding_digest = binding.bind_order(request, flow, order_id)
+    if request.session.session_key is None:
+        request.session.save()
+    return order_id, binding_digest
+
+
+def _duration(seconds: int) -> str:
+    """ "5 minutes", "90 seconds": exact, unlike the timeuntil filter."""
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+    return ngettext("%(n)d second", "%(n)d seconds", seconds) % {"n": seconds}
+
+
+def code_page_context(order_id: str) -> dict[str, Any]:
+    """What a page showing the code of ``order_id`` needs, whatever the flow."""
+    lifetime = settings.EXPIRATION_TIME
+    return {
+        "auth_code": order_id,
+        "expiration_time": lifetime,
+        "lifetime": _duration(lifetime),
+        "expires_at": timezone.now() + timedelta(seconds=lifetime),
+        "animated": settings.ANIMATED,
+    }
+
+
+_RENDERERS = {"png": (render_png, "image/png"), "svg": (render_svg, "image/svg+xml")}
+
+
+def qr_picture(
+    request: HttpRequest, flow: str, auth_code: str, scan_view: str, user_id: Any = ""
+) -> HttpResponse:
+    """The static QR image of this browser's order of ``flow``; 404 for
+    anyone else. Fetching it is what lets the static code work at all."""
+    image_format = request.GET.get("format", "png")
+    if image_format not in _RENDERERS:
+        return HttpResponseBadRequest("format must be png or svg")
+    bound = binding.owns_order(request, flow, auth_code)
+    if bound is None or not store.mint_static_code(auth_code, bound[1], user_id):
+        raise Http404("no such QR code")
+    content = scan_url(request, tokens.scan_token(auth_code), scan_view)
+    render_image, content_type = _RENDERERS[image_format]
+    try:
+        image = render_image(content, settings.IMAGE_BOX_SIZE)
+    except ContentTooLong:
+        return HttpResponseBadRequest("the scan URL is too long for a QR code")
+    return HttpResponse(image, content_type=content_type)

@@ -1,14 +1,18 @@
-"""The issuing browser's live view of its order: a JSON status with the
-current animated frame, polled once a second, and the Cancel button.
+"""The issuing browser's live view of its order, for either flow: a JSON
+status with the current animated frame, polled once a second, and the
+Cancel button.
 
 Only the browser that issued the order gets either; anyone else gets 404.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,49 +20,64 @@ from .. import binding, store, tokens
 from ..conf import settings
 from ..links import scan_url
 from ..messages import describe
+from ..policy import APPROVE
 from .common import protected, protected_json
 
-__all__ = ["cancel_code", "code_status"]
+__all__ = ["cancel_code", "code_status", "status_payload"]
 
-FLOW = "handoff"
+# Where each flow's frames send the phone.
+SCAN_VIEWS = {binding.HANDOFF: "qr_code_login", binding.APPROVE: "qrauth_approve"}
 
 
-def _bound(request: HttpRequest, auth_code: str) -> tuple[str, str]:
+def _bound(request: HttpRequest, auth_code: str) -> tuple[str, str, str]:
     # The binding lives in the session, which Django flushes at logout and at
     # a change of user: no need to load the user on every poll.
-    bound = binding.owns_order(request, FLOW, auth_code)
-    if bound is None:
+    found = binding.find_order(request, auth_code)
+    if found is None:
         raise Http404("no such code")
-    return bound
+    return found
 
 
-@require_GET
-@protected_json
-def code_status(request: HttpRequest, auth_code: str) -> HttpResponse:
-    """``{state, hint, message, expires_in, device, frame}`` in one round trip."""
-    order_id, binding_digest = _bound(request, auth_code)
+def status_payload(request: HttpRequest, flow: str, order_id: str, binding_digest: str) -> dict:
+    """``{state, hint, message, expires_in, device, number, frame}``, one round trip."""
     try:
         status = store.order_status(order_id, binding_digest)
     except LookupError:
         raise Http404("no such code") from None
     if status is None:
-        return JsonResponse({**describe(None), "expires_in": 0, "device": "", "frame": None})
-    payload = {
-        **describe(status.state, status.device),
+        gone = describe(None, flow=flow)
+        return {**gone, "expires_in": 0, "device": "", "number": None, "frame": None}
+    # The number is for the eyes of whoever stands at this screen, once a
+    # phone scanned: the phone must type it (approve, number matching).
+    number = status.number if status.state == store.SCANNED else ""
+    payload: dict[str, Any] = {
+        **describe(status.state, status.device, flow, number),
         "expires_in": round(status.expires_in, 1),
         "device": status.device,
+        "number": number or None,
         "frame": None,
     }
     if payload["state"] == "pending" and settings.ANIMATED:
         elapsed = max(store.now() - status.created, 0)
-        payload["frame"] = scan_url(request, tokens.frame_token(order_id, elapsed))
-    return JsonResponse(payload)
+        token = tokens.frame_token(order_id, elapsed)
+        payload["frame"] = scan_url(request, token, SCAN_VIEWS[flow])
+    return payload
+
+
+@require_GET
+@protected_json
+def code_status(request: HttpRequest, auth_code: str) -> HttpResponse:
+    """The status of this browser's order ``auth_code``, of either flow."""
+    return JsonResponse(status_payload(request, *_bound(request, auth_code)))
 
 
 @require_POST
 @protected
 def cancel_code(request: HttpRequest, auth_code: str) -> HttpResponse:
-    """The Cancel button of the QR page: the code stops working at once."""
-    if store.cancel_order(*_bound(request, auth_code)):
+    """The Cancel button of a QR page: the code stops working at once."""
+    flow, order_id, binding_digest = _bound(request, auth_code)
+    if store.cancel_order(order_id, binding_digest):
         messages.info(request, _("The code was cancelled."), fail_silently=True)
+    if flow == APPROVE:  # a browser that is not signed in: back to the login page
+        return redirect(resolve_url(django_settings.LOGIN_URL))
     return redirect(settings.REDIRECT_URL)

@@ -1,6 +1,8 @@
-/* qrauth: keeps the QR page alive. Once a second it asks the server for the
- * order's status and the current frame, draws the frame, and says what is
- * happening. No framework, no inline script (works under a strict CSP). */
+/* qrauth: keeps a QR page alive (page.html, signin.html). Once a second it
+ * asks the server for the order's status and the current frame, draws the
+ * frame, and says what is happening. On a sign-in page, once a phone
+ * approved, it sends the page's Continue form, which signs this browser in.
+ * No framework, no inline script (works under a strict CSP). */
 (function () {
   "use strict";
 
@@ -10,6 +12,10 @@
   var messageEl = document.querySelector("[data-qrauth-message]");
   var newCode = document.querySelector("[data-qrauth-new]");
   var cancelForm = document.querySelector("[data-qrauth-cancel]");
+  var collectForm = document.querySelector("[data-qrauth-collect]");
+  var numberEl = document.querySelector("[data-qrauth-number]");
+  // With this script running, Continue is sent for the person.
+  if (collectForm) collectForm.hidden = true;
 
   var PERIOD = 1000; // a new frame every second, as BankID does
   var MAX_BACKOFF = 30000;
@@ -37,7 +43,16 @@
       window.QRAuthEncoder.draw(canvas, status.frame);
       canvas.hidden = false;
     }
+    showNumber(status.number);
     if (status.state !== "pending") finish(status);
+    if (status.hint === "approved" && collectForm) collectForm.submit();
+  }
+
+  function showNumber(number) {
+    if (!numberEl) return;
+    var strong = numberEl.querySelector("strong");
+    if (strong && number) strong.textContent = number;
+    numberEl.hidden = !number;
   }
 
   function finish(status) {

@@ -1,0 +1,141 @@
+"""The Lua scripts the store runs in Redis: one per transition of an order.
+
+Redis runs a script from start to end alone, so a check and the change it
+allows cannot be split by another client: two phones racing for one code
+cannot both win. Every script touches one key (one hash slot), so all of
+them run unchanged on Redis Cluster.
+
+An order is a hash with one-letter fields (an open order stays well under
+512 bytes):
+
+    f  flow: h (hand-off) or a (approve)
+    s  state: p pending, s scanned, a approved, c consumed, x cancelled,
+       n denied, w denied by a wrong number
+    t  created, wall-clock seconds        b  the issuing browser's binding digest
+    d  the scanner's device               m  "1" once the static code was minted
+    u  user id                            a  that user's auth digest
+    k  hand-off: the issuing session's key, sealed
+    r  approve: the requesting browser    i  approve: its IP address
+    n  approve: the number to match       c  approve: the claiming session's digest
+
+Bindings and claims are compared inside Redis. Both sides are HMAC digests
+the client cannot steer byte by byte, so the comparison's timing leaks
+nothing.
+"""
+
+ISSUE = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+# ARGV: binding digest, user id ('' for an approve order, which has none yet).
+MINT = """
+local b, u, s = unpack(redis.call('HMGET', KEYS[1], 'b', 'u', 's'))
+if b ~= ARGV[1] or (u or '') ~= ARGV[2] or (s ~= 'p' and s ~= 's') then return 0 end
+redis.call('HSET', KEYS[1], 'm', '1')
+return 1
+"""
+
+# Whether a token may use the open order of its flow. A static code (no
+# elapsed) works once its image was minted; an animated frame while it is
+# fresh: within the tolerance of now (one second ahead for clock skew), or
+# later when the scanner's session vouches that it was fresh at its GET.
+# ARGV: device, elapsed ('' for static), now, tolerance, vouched ('1'/'0'), flow.
+USABLE = """
+local function usable(f, s, m, t)
+  if f ~= ARGV[6] or (s ~= 'p' and s ~= 's') then return false end
+  if ARGV[2] == '' then return m == '1' end
+  if ARGV[5] == '1' then return true end
+  local age = tonumber(ARGV[3]) - tonumber(t)
+  local elapsed = tonumber(ARGV[2])
+  return elapsed <= age + 1 and elapsed >= age - tonumber(ARGV[4])
+end
+local f, s, m, t = unpack(redis.call('HMGET', KEYS[1], 'f', 's', 'm', 't'))
+local ok = usable(f, s, m, t)
+"""
+
+FIELDS = ("f", "s", "u", "a", "t", "d", "m", "k", "r", "i", "n", "c")
+
+READ = f"""
+local order = redis.call('HMGET', KEYS[1], {", ".join(repr(name) for name in FIELDS)})
+table.insert(order, ok and '1' or '0')
+return order
+"""
+
+# A GET of the scan URL: note the device, never move past "scanned".
+SCAN = (
+    USABLE
+    + """
+if ok then redis.call('HSET', KEYS[1], 's', 's', 'd', ARGV[1]) end
+"""
+    + READ
+)
+
+# Hand-off: the phone's POST uses the order up.
+CONSUME = (
+    USABLE
+    + """
+if not ok then return false end
+redis.call('HSET', KEYS[1], 's', 'c', 'd', ARGV[1])
+"""
+    + READ
+)
+
+# Hand-off: anyone holding a scan token could use it; so may they refuse it.
+DECLINE = (
+    USABLE
+    + """
+if not ok then return 0 end
+redis.call('HSET', KEYS[1], 's', 'x')
+return 1
+"""
+)
+
+# Approve: the first signed-in phone to answer claims the order, for good.
+# Its answer is final: approved, denied, or denied for a wrong number.
+# ARGV 7..11: claimer digest, decision ('a' or 'n'), number typed, user, auth.
+DECIDE = (
+    USABLE
+    + """
+local c = redis.call('HGET', KEYS[1], 'c')
+if c then return {c == ARGV[7] and 'mine' or 'taken', s} end
+if not ok then return {'unusable', f == ARGV[6] and s or ''} end  -- '': as good as gone
+local state = ARGV[8]
+if state == 'a' then
+  local n = redis.call('HGET', KEYS[1], 'n')
+  if n and n ~= '' and n ~= ARGV[9] then state = 'w' end
+end
+redis.call('HSET', KEYS[1], 's', state, 'c', ARGV[7], 'd', ARGV[1])
+if state == 'a' then redis.call('HSET', KEYS[1], 'u', ARGV[10], 'a', ARGV[11]) end
+return {'decided', state}
+"""
+)
+
+# Approve: the issuing browser takes the sign-in an approval gave it, once.
+# Returns the state it found, then the order as it is now.
+COLLECT = f"""
+local f, b, s = unpack(redis.call('HMGET', KEYS[1], 'f', 'b', 's'))
+if not s then return false end
+if b ~= ARGV[1] or f ~= 'a' then return {{'forbidden'}} end
+if s == 'a' then redis.call('HSET', KEYS[1], 's', 'c') end
+local order = redis.call('HMGET', KEYS[1], {", ".join(repr(name) for name in FIELDS)})
+table.insert(order, 1, s)
+return order
+"""
+
+# One round trip for the issuing browser's poll.
+STATUS = """
+local b, s, t, d, n, f = unpack(redis.call('HMGET', KEYS[1], 'b', 's', 't', 'd', 'n', 'f'))
+if not s then return false end
+if b ~= ARGV[1] then return {'forbidden'} end
+return {s, t, d or '', redis.call('PTTL', KEYS[1]), n or '', f}
+"""
+
+# The issuing browser gives up: pending, scanned, or approved but not collected.
+CANCEL = """
+local b, s = unpack(redis.call('HMGET', KEYS[1], 'b', 's'))
+if b ~= ARGV[1] or (s ~= 'p' and s ~= 's' and s ~= 'a') then return 0 end
+redis.call('HSET', KEYS[1], 's', 'x')
+return 1
+"""

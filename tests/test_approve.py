@@ -1,0 +1,575 @@
+"""Approve: an anonymous desktop shows a code, a signed-in phone approves,
+the desktop signs in as the phone's user, exactly once."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth.signals import user_logged_in
+from django.test import Client
+from django.urls import reverse
+
+from qrauth import store, tokens
+from qrauth.qr import render_png
+
+from .helpers import browser_of, decode_png, hand_clock
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
+
+INVALID = reverse("invalid_auth_code")
+SIGNIN = reverse("qrauth_signin")
+WINDOWS_CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Safari/537.36"
+)
+IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def no_superusers(request, user, flow) -> bool:
+    """A site's AUTH_QR_CODE_USER_POLICY: superusers sign in with a password."""
+    return not user.is_superuser
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return hand_clock(monkeypatch, "now", 1_800_000_000)
+
+
+@pytest.fixture
+def bob(db):
+    return get_user_model().objects.create_user("bob", password="bob-password")
+
+
+@pytest.fixture
+def computer():
+    """A browser that is not signed in, on a desktop at 203.0.113.7."""
+    return Client(HTTP_USER_AGENT=WINDOWS_CHROME, REMOTE_ADDR="203.0.113.7")
+
+
+def phone_of(user, address: str = "203.0.113.50") -> Client:
+    """A phone signed in as ``user``."""
+    phone = Client(HTTP_USER_AGENT=IPHONE_SAFARI, REMOTE_ADDR=address)
+    phone.force_login(user)
+    return phone
+
+
+@pytest.fixture
+def bobs_phone(bob):
+    return phone_of(bob)
+
+
+def open_signin(browser: Client, **params) -> str:
+    response = browser.get(SIGNIN, params)
+    assert response.status_code == 200
+    return response.context["auth_code"]
+
+
+def status(browser: Client, auth_code: str) -> dict:
+    response = browser.get(reverse("qrauth_status", args=[auth_code]))
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def scanned_path(browser: Client, auth_code: str) -> str:
+    """What a phone's camera reads off the screen: the frame, drawn and decoded."""
+    frame = status(browser, auth_code)["frame"]
+    return urlsplit(decode_png(render_png(frame))).path
+
+
+def approve(phone: Client, path: str, number: str | None = None, action: str = "approve"):
+    data = {"action": action}
+    if number is not None:
+        data["number"] = number
+    return phone.post(path, data)
+
+
+def number_on_screen(browser: Client, auth_code: str) -> str:
+    number = status(browser, auth_code)["number"]
+    assert number and len(number) == 2 and number.isdigit()
+    return number
+
+
+def signed_in_as(client: Client) -> str | None:
+    user_id = client.session.get(SESSION_KEY)
+    if user_id is None:
+        return None
+    return get_user_model().objects.get(pk=user_id).get_username()
+
+
+def collect(browser: Client, auth_code: str, **data):
+    return browser.post(reverse("qrauth_collect", args=[auth_code]), data)
+
+
+def approved_by(phone: Client, computer: Client) -> str:
+    """Open the sign-in page, let ``phone`` scan and approve; the auth_code."""
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    phone.get(path)
+    response = approve(phone, path, number_on_screen(computer, auth_code))
+    assert "Approved" in response.content.decode()
+    return auth_code
+
+
+# -- the desktop's page --------------------------------------------------------------
+
+
+def test_the_sign_in_page_shows_a_live_code_for_a_phone_to_approve(computer):
+    response = computer.get(SIGNIN)
+    assert "qrauth/signin.html" in [t.name for t in response.templates]
+    html = response.content.decode()
+    assert "<canvas" in html and 'aria-live="polite"' in html
+    assert reverse("qrauth_collect", args=[response.context["auth_code"]]) in html
+    answer = status(computer, response.context["auth_code"])
+    assert (answer["state"], answer["hint"], answer["number"]) == ("pending", "not_scanned", None)
+    assert answer["message"] == (
+        "Scan the code with the camera of a phone on which you are signed in."
+    )
+    assert urlsplit(answer["frame"]).path.startswith("/qr/approve/")
+    assert response["X-Frame-Options"] == "DENY"
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize(("next_url", "expected"), [("", None), ("/account/", "/account/")])
+def test_a_signed_in_browser_is_sent_on(bob, settings, next_url, expected):
+    response = browser_of(bob).get(SIGNIN, {"next": next_url} if next_url else {})
+    assert response.status_code == 302
+    assert response["Location"] == (expected or settings.LOGIN_REDIRECT_URL)
+
+
+# -- the whole flow ---------------------------------------------------------------
+
+
+def test_a_phone_approves_and_the_desktop_signs_in_once_as_the_phones_user(
+    computer, bobs_phone, alice, settings
+):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    page = bobs_phone.get(path)
+    html = page.content.decode()
+    assert "qrauth/approve.html" in [t.name for t in page.templates]
+    assert "Sign in to testserver on another screen?" in html
+    assert "bob" in html and "Chrome on Windows" in html and "203.0.113.7" in html
+    assert "which looks like the same network as this phone" in html
+    assert "0 seconds ago" in html
+    assert "If you did not just open this on a screen in front of you, deny." in html
+    assert 'value="approve"' in html and 'value="deny"' in html
+
+    answer = status(computer, auth_code)
+    assert (answer["state"], answer["hint"]) == ("pending", "scanned")
+    number = answer["number"]
+    assert f"Type the number {number} on the phone" in answer["message"]
+
+    response = approve(bobs_phone, path, number)
+    assert response.status_code == 200
+    assert "The other screen is signing in now" in response.content.decode()
+    answer = status(computer, auth_code)
+    assert (answer["state"], answer["hint"], answer["frame"]) == ("complete", "approved", None)
+    assert signed_in_as(computer) is None  # the poll never signs in
+
+    logins = []
+    user_logged_in.connect(lambda **kw: logins.append(kw["user"]), weak=False, dispatch_uid="t")
+    try:
+        response = collect(computer, auth_code)
+        assert response.status_code == 302
+        assert response["Location"] == settings.LOGIN_REDIRECT_URL
+        assert signed_in_as(computer) == "bob"
+        assert computer.session["_auth_user_backend"] == "qrauth.backends.QRAuthBackend"
+        assert collect(computer, auth_code).status_code == 404  # the binding is gone
+    finally:
+        user_logged_in.disconnect(dispatch_uid="t")
+    assert [user.username for user in logins] == ["bob"]
+    assert signed_in_as(bobs_phone) == "bob"  # the phone stays as it was
+
+
+def test_collect_follows_a_safe_next_only(computer, bobs_phone, settings):
+    settings.LOGIN_REDIRECT_URL = "/welcome/"
+    auth_code = approved_by(bobs_phone, computer)
+    assert collect(computer, auth_code, next="/account/")["Location"] == "/account/"
+    other = Client()
+    auth_code = approved_by(bobs_phone, other)
+    assert collect(other, auth_code, next="https://evil.example/")["Location"] == "/welcome/"
+
+
+def test_get_and_head_change_nothing_but_the_scanned_mark(computer, bobs_phone):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    order_id = tokens.parse_scan_token(path.strip("/").rsplit("/", 1)[1]).order_id
+    bobs_phone.head(path)
+    assert store.peek_order(order_id).state_name == "pending"
+    for _ in range(3):
+        assert bobs_phone.get(path).status_code == 200
+        assert Client().get(path).status_code == 302  # a prefetcher: off to log in
+        assert bobs_phone.head(path).status_code == 200
+    order = store.peek_order(order_id)
+    assert (order.state_name, order.claimer, order.user_id) == ("scanned", "", "")
+    assert approve(bobs_phone, path, number_on_screen(computer, auth_code)).status_code == 200
+
+
+def test_a_phone_that_must_sign_in_first_keeps_its_fresh_scan(computer, bob, clock, settings):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    phone = Client(HTTP_USER_AGENT=IPHONE_SAFARI)
+    response = phone.get(path)
+    assert response.status_code == 302
+    assert response["Location"] == f"{settings.LOGIN_URL}?next={path}"
+    clock.now += 90  # typing a password takes a while; the frame is long stale
+    assert phone.login(username="bob", password="bob-password")  # keeps the session's data
+    assert "qrauth/approve.html" in [t.name for t in phone.get(path).templates]
+    assert approve(phone, path, number_on_screen(computer, auth_code)).status_code == 200
+    assert collect(computer, auth_code).status_code == 302
+    assert signed_in_as(computer) == "bob"
+
+
+def test_a_stale_frame_asks_to_scan_again(computer, bobs_phone, clock):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    clock.now += 13
+    assert "The code on the screen has changed" in bobs_phone.get(path).content.decode()
+    assert "The code on the screen has changed" in approve(bobs_phone, path, "10").content.decode()
+    assert status(computer, auth_code)["hint"] == "not_scanned"  # nothing recorded
+
+
+# -- the first answer claims the order ---------------------------------------------
+
+
+def test_a_second_phone_is_told_the_first_one_answered(computer, bobs_phone, alice):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    alices_phone = phone_of(alice)
+    for phone in (bobs_phone, alices_phone):
+        phone.get(path)
+    number = number_on_screen(computer, auth_code)
+    assert approve(bobs_phone, path, number).status_code == 200
+    for action in ("approve", "deny"):
+        response = approve(alices_phone, path, number, action)
+        assert response.status_code == 409
+        assert "already handled on another device" in response.content.decode()
+    page = alices_phone.get(path)
+    assert page.status_code == 409
+    collect(computer, auth_code)
+    assert signed_in_as(computer) == "bob"
+
+
+def test_a_third_session_of_the_same_user_cannot_answer_a_claimed_order(computer, bob):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    first, second = phone_of(bob), phone_of(bob)
+    first.get(path)
+    approve(first, path, action="deny")
+    response = approve(second, path, number_on_screen_or_none(computer, auth_code))
+    assert response.status_code == 409  # strict equality of the session, not the user
+    assert status(computer, auth_code)["hint"] == "denied"
+
+
+def number_on_screen_or_none(browser: Client, auth_code: str) -> str:
+    return status(browser, auth_code)["number"] or "00"
+
+
+def test_the_phone_that_answered_is_told_its_answer_again(computer, bobs_phone, clock):
+    auth_code = approved_by(bobs_phone, computer)
+    path = scanned_path_of(auth_code)
+    for response in (bobs_phone.get(path), approve(bobs_phone, path, action="deny")):
+        assert response.status_code == 200
+        assert "The other screen is signing in now" in response.content.decode()
+    assert status(computer, auth_code)["hint"] == "approved"  # the deny changed nothing
+
+
+def scanned_path_of(auth_code: str) -> str:
+    return reverse("qrauth_approve", args=[tokens.frame_token(auth_code, 0)])
+
+
+# -- deny, wrong number ---------------------------------------------------------------
+
+
+def test_deny_leaves_the_desktop_signed_out_and_says_so(computer, bobs_phone):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    bobs_phone.get(path)
+    response = approve(bobs_phone, path, action="deny")
+    assert "Denied. Nobody was signed in." in response.content.decode()
+    answer = status(computer, auth_code)
+    assert (answer["state"], answer["hint"]) == ("failed", "denied")
+    assert answer["message"].startswith("The sign-in was denied on the phone.")
+    page = collect(computer, auth_code)
+    assert page.status_code == 200
+    assert answer["message"] in page.content.decode()
+    assert "Try again" in page.content.decode()
+    assert signed_in_as(computer) is None
+
+
+def test_one_wrong_number_denies_the_order(computer, bobs_phone):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    bobs_phone.get(path)
+    right = number_on_screen(computer, auth_code)
+    wrong = "10" if right != "10" else "11"
+    response = approve(bobs_phone, path, wrong)
+    assert "That was not the number on the other screen" in response.content.decode()
+    assert "someone may be trying to get into your account" in response.content.decode()
+    answer = status(computer, auth_code)
+    assert (answer["state"], answer["hint"]) == ("failed", "wrong_number")
+    assert "A wrong number was typed on the phone" in answer["message"]
+    approve(bobs_phone, path, right)  # no second try
+    assert status(computer, auth_code)["hint"] == "wrong_number"
+    collect(computer, auth_code)
+    assert signed_in_as(computer) is None
+
+
+def test_approving_without_the_number_is_a_wrong_number(computer, bobs_phone):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    bobs_phone.get(path)
+    approve(bobs_phone, path)
+    assert status(computer, auth_code)["hint"] == "wrong_number"
+
+
+def test_without_number_matching_the_phone_just_approves(computer, bobs_phone, settings):
+    settings.AUTH_QR_CODE_NUMBER_MATCHING = False
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    assert 'name="number"' not in bobs_phone.get(path).content.decode()
+    answer = status(computer, auth_code)
+    assert answer["number"] is None
+    assert answer["message"] == (
+        "Scanned on a phone (Safari on iOS). Check the details on the phone and approve the "
+        "sign-in there."
+    )
+    approve(bobs_phone, path)
+    collect(computer, auth_code)
+    assert signed_in_as(computer) == "bob"
+
+
+# -- only the issuing browser ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["another anonymous browser", "the approving phone"])
+def test_status_collect_and_cancel_are_404_for_anyone_else(computer, bobs_phone, who):
+    auth_code = approved_by(bobs_phone, computer)
+    other = Client() if who == "another anonymous browser" else bobs_phone
+    assert other.get(reverse("qrauth_status", args=[auth_code])).status_code == 404
+    assert collect(other, auth_code).status_code == 404
+    assert other.post(reverse("qrauth_cancel", args=[auth_code])).status_code == 404
+    assert other.get(reverse("qrauth_signin_picture", args=[auth_code])).status_code == 404
+    assert status(computer, auth_code)["hint"] == "approved"
+
+
+def test_collecting_before_approval_shows_where_it_stands(computer, bobs_phone):
+    auth_code = open_signin(computer)
+    page = collect(computer, auth_code)
+    assert page.status_code == 200
+    assert "Scan the code with the camera of a phone" in page.content.decode()
+    path = scanned_path(computer, auth_code)
+    bobs_phone.get(path)
+    page = collect(computer, auth_code)
+    number = page.context["number"]
+    assert f"Type the number {number} on the phone" in page.content.decode()
+    approve(bobs_phone, path, number)
+    assert collect(computer, auth_code).status_code == 302
+    assert signed_in_as(computer) == "bob"
+
+
+def test_cancel_kills_the_order_and_goes_back_to_the_login_page(computer, bobs_phone):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    response = computer.post(reverse("qrauth_cancel", args=[auth_code]))
+    assert response["Location"] == "/accounts/login/"
+    assert status(computer, auth_code)["hint"] == "cancelled"
+    assert bobs_phone.get(path)["Location"] == INVALID
+
+
+def test_a_new_sign_in_page_replaces_the_previous_code(computer, bobs_phone):
+    first = open_signin(computer)
+    path = scanned_path(computer, first)
+    open_signin(computer)
+    assert bobs_phone.get(path)["Location"] == INVALID
+
+
+# -- the approving user, between approval and collect -------------------------------------
+
+
+def test_a_password_change_after_approval_refuses_the_collect(computer, bobs_phone, bob):
+    auth_code = approved_by(bobs_phone, computer)
+    bob.set_password("new-password")
+    bob.save()
+    page = collect(computer, auth_code)
+    assert page.status_code == 403
+    assert "cannot be signed in here with a phone" in page.content.decode()
+    assert signed_in_as(computer) is None
+
+
+def test_a_deactivated_user_after_approval_refuses_the_collect(computer, bobs_phone, bob):
+    auth_code = approved_by(bobs_phone, computer)
+    bob.is_active = False
+    bob.save()
+    assert collect(computer, auth_code).status_code == 403
+    assert signed_in_as(computer) is None
+
+
+# -- policy ----------------------------------------------------------------------------
+
+
+def test_the_user_policy_keeps_superusers_out_of_both_flows(computer, settings):
+    settings.AUTH_QR_CODE_USER_POLICY = f"{__name__}.no_superusers"
+    root = get_user_model().objects.create_superuser("root", password="root-password")
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    phone = phone_of(root)
+    assert phone.get(path).status_code == 403
+    assert approve(phone, path, number_on_screen_or_none(computer, auth_code)).status_code == 403
+    assert status(computer, auth_code)["state"] == "pending"
+    page = browser_of(root).get(reverse("qr_code_page"))
+    assert page.status_code == 403
+    assert "not available for this account" in page.content.decode()
+
+
+def test_the_policy_is_asked_again_at_collect(computer, bobs_phone, settings):
+    auth_code = approved_by(bobs_phone, computer)
+    settings.AUTH_QR_CODE_USER_POLICY = f"{__name__}.nobody"
+    assert collect(computer, auth_code).status_code == 403
+    assert signed_in_as(computer) is None
+
+
+def nobody(request, user, flow) -> bool:
+    return False
+
+
+@pytest.mark.parametrize("name", ["qrauth_signin", "qrauth_collect", "qrauth_approve"])
+def test_the_approve_flow_can_be_turned_off(computer, settings, name):
+    auth_code = open_signin(computer)
+    settings.AUTH_QR_CODE_APPROVE_ENABLED = False
+    args = [] if name == "qrauth_signin" else [auth_code]
+    assert computer.get(reverse(name, args=args)).status_code in (404, 405)
+    assert computer.post(reverse(name, args=args)).status_code == 404
+
+
+def test_the_handoff_flow_can_be_turned_off(desktop, settings):
+    settings.AUTH_QR_CODE_HANDOFF_ENABLED = False
+    assert desktop.get(reverse("qr_code_page")).status_code == 404
+    token = tokens.scan_token(tokens.new_secret())
+    assert desktop.get(reverse("qr_code_login", args=[token])).status_code == 404
+
+
+# -- tokens, pictures, round trips -----------------------------------------------------
+
+
+def test_a_token_of_one_flow_does_not_work_in_the_other(computer, desktop, bobs_phone, phone):
+    approve_code = open_signin(computer)
+    approve_token = tokens.frame_token(approve_code, 0)
+    assert phone.get(reverse("qr_code_login", args=[approve_token]))["Location"] == INVALID
+    assert phone.post(reverse("qr_code_login", args=[approve_token]))["Location"] == INVALID
+    handoff_code = desktop.get(reverse("qr_code_page")).context["auth_code"]
+    handoff_token = tokens.frame_token(handoff_code, 0)
+    path = reverse("qrauth_approve", args=[handoff_token])
+    assert bobs_phone.get(path)["Location"] == INVALID
+    assert approve(bobs_phone, path, "10")["Location"] == INVALID
+
+
+def test_without_javascript_the_plain_image_works(computer, bobs_phone):
+    auth_code = open_signin(computer)
+    static = reverse("qrauth_approve", args=[tokens.scan_token(auth_code)])
+    assert bobs_phone.get(static)["Location"] == INVALID  # not minted yet
+    picture = computer.get(reverse("qrauth_signin_picture", args=[auth_code]))
+    assert picture["Content-Type"] == "image/png"
+    path = urlsplit(decode_png(picture.content)).path
+    assert path == static
+    assert "qrauth/approve.html" in [t.name for t in bobs_phone.get(path).templates]
+    number = collect(computer, auth_code).context["number"]
+    approve(bobs_phone, path, number)
+    assert collect(computer, auth_code).status_code == 302
+    assert signed_in_as(computer) == "bob"
+
+
+def test_an_answer_must_be_approve_or_deny(computer, bobs_phone):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    assert approve(bobs_phone, path, action="maybe").status_code == 400
+    assert status(computer, auth_code)["state"] == "pending"
+
+
+def test_posts_need_csrf(computer, bob):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    phone = Client(enforce_csrf_checks=True)
+    phone.force_login(bob)
+    assert approve(phone, path, "10").status_code == 403
+    strict_computer = Client(enforce_csrf_checks=True)
+    code = open_signin(strict_computer)
+    assert collect(strict_computer, code).status_code == 403
+
+
+def test_round_trips_per_request(computer, bobs_phone, round_trips, clock):
+    for _ in range(2):  # a whole sign-in, twice, loads every script into Redis
+        browser = Client()
+        collect(browser, approved_by(bobs_phone, browser))
+
+    def trips(request) -> int:
+        round_trips.count = 0
+        request()
+        return round_trips.count
+
+    auth_code = ""
+
+    def sign_in_page():
+        nonlocal auth_code
+        auth_code = open_signin(computer)
+
+    assert trips(sign_in_page) <= 2  # cancel the previous order, issue the new one
+    path = scanned_path_of(auth_code)
+    assert trips(lambda: status(computer, auth_code)) == 1
+    assert trips(lambda: bobs_phone.get(path)) == 1
+    number = number_on_screen(computer, auth_code)
+    assert trips(lambda: approve(bobs_phone, path, number)) == 1
+    assert trips(lambda: collect(computer, auth_code)) == 1
+    assert signed_in_as(computer) == "bob"
+
+
+def test_redis_holds_nothing_usable(computer, bobs_phone, qr_redis):
+    auth_code = approved_by(bobs_phone, computer)
+    dump = []
+    for key in qr_redis.scan_iter():
+        dump.append(key.decode())
+        for field, value in qr_redis.hgetall(key).items():
+            dump += [field.decode(), value.decode()]
+    text = "\n".join(dump)
+    secrets = [
+        auth_code,
+        computer.session["qrauth"]["approve"][1],
+        bobs_phone.session["qrauth_claimer"],
+        bobs_phone.session.session_key,
+        computer.session.session_key,
+    ]
+    assert [secret for secret in secrets if secret in text] == []
+
+
+def test_signals_along_an_approval_and_a_denial(computer, bobs_phone, bob, sent):
+    auth_code = approved_by(bobs_phone, computer)
+    collect(computer, auth_code)
+    names = [(name, sender) for name, sender, _ in sent]
+    assert names == [
+        ("issued", "approve"),
+        ("scanned", "approve"),
+        ("approved", "approve"),
+        ("signed_in", "approve"),
+    ]
+    kwargs = {name: kw for name, _, kw in sent}
+    assert kwargs["issued"]["user"] is None
+    assert kwargs["approved"]["user"] == bob
+    assert kwargs["approved"]["device"] == "Safari on iOS"
+    assert kwargs["signed_in"]["user"] == bob
+    refs = {kw["order_ref"] for kw in kwargs.values()}
+    assert refs == {tokens.order_ref(auth_code)}
+
+    sent.clear()
+    other = Client()
+    auth_code = open_signin(other)
+    path = scanned_path(other, auth_code)
+    bobs_phone.get(path)
+    approve(bobs_phone, path, "xx")
+    [(name, _, kw)] = [entry for entry in sent if entry[0] == "denied"]
+    assert (kw["reason"], kw["user"]) == ("wrong_number", bob)

@@ -1,0 +1,49 @@
+"""Every state of every flow has a sentence for people."""
+
+from __future__ import annotations
+
+import pytest
+
+from qrauth import messages, store
+
+STORED_STATES = [
+    store.PENDING,
+    store.SCANNED,
+    store.APPROVED,
+    store.CONSUMED,
+    store.CANCELLED,
+    store.DENIED,
+    store.WRONG_NUMBER,
+    None,
+]
+
+
+@pytest.mark.parametrize("flow", ["handoff", "approve"])
+@pytest.mark.parametrize("stored", STORED_STATES)
+def test_every_state_has_a_message(flow, stored):
+    answer = messages.describe(stored, "Safari on iOS", flow, "42")
+    assert answer["state"] in ("pending", "complete", "failed")
+    assert answer["message"] and "{" not in answer["message"]
+
+
+def test_the_number_is_in_the_message_only_while_scanned():
+    assert "42" in messages.describe(store.SCANNED, "", "approve", "42")["message"]
+    assert "42" not in messages.describe(store.PENDING, "", "approve", "")["message"]
+
+
+@pytest.mark.parametrize(
+    ("device", "phrase"),
+    [
+        ("Safari on iOS", "a phone (Safari on iOS)"),
+        ("Firefox on Windows", "another device (Firefox on Windows)"),
+        ("", "another device"),
+    ],
+)
+def test_the_device_is_named_for_people(device, phrase):
+    assert phrase in messages.describe(store.SCANNED, device, "handoff")["message"]
+
+
+def test_unavailable_is_the_same_for_both_flows():
+    assert messages.outcome("failed", "unavailable", flow="approve") == messages.outcome(
+        "failed", "unavailable"
+    )
