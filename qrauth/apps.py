@@ -34,6 +34,8 @@ class QRAuthConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the checks)
+        from . import checks, logs  # noqa: F401  (importing checks registers them)
+
+        logs.install()
 
         user_logged_out.connect(_cancel_orders_on_logout, dispatch_uid="qrauth.logout")

@@ -56,11 +56,16 @@ def client_ip(request: HttpRequest) -> str:
 
 def same_network(first: str, second: str) -> bool | None:
     """Whether two addresses look like one network: the same IPv4 /24 or
-    IPv6 /64. None when either is not an address. A hint for people, never
-    a security decision: a proxy or a VPN moves both."""
+    IPv6 /64. None when that cannot be told: either is not an address, or
+    looks like a proxy's. A hint for people, never a security decision: a
+    proxy or a VPN moves both."""
     try:
         a, b = ipaddress.ip_address(first), ipaddress.ip_address(second)
     except ValueError:
+        return None
+    if a.is_loopback or b.is_loopback or (a == b and a.is_private):
+        # One proxy's address for everyone (a reverse proxy, gunicorn behind
+        # nginx): it says nothing about the two devices.
         return None
     if a.version != b.version:
         return False

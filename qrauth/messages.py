@@ -24,6 +24,7 @@ _OUTCOMES = {
     store.CANCELLED: ("failed", "cancelled"),
     store.DENIED: ("failed", "denied"),
     store.WRONG_NUMBER: ("failed", "wrong_number"),
+    store.REFUSED: ("failed", "refused"),
     None: ("failed", "expired"),
 }
 

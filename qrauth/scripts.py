@@ -10,7 +10,7 @@ An order is a hash with one-letter fields (an open order stays well under
 
     f  flow: h (hand-off) or a (approve)
     s  state: p pending, s scanned, a approved, c consumed, x cancelled,
-       n denied, w denied by a wrong number
+       n denied, w denied by a wrong number, r refused at collect
     t  created, wall-clock seconds        b  the issuing browser's binding digest
     d  the scanner's device               m  "1" once the static code was minted
     u  user id                            a  that user's auth digest
@@ -122,6 +122,15 @@ if s == 'a' then redis.call('HSET', KEYS[1], 's', 'c') end
 local order = redis.call('HMGET', KEYS[1], {", ".join(repr(name) for name in FIELDS)})
 table.insert(order, 1, s)
 return order
+"""
+
+# Approve: the sign-in that was collected was refused after all (the
+# account changed since the approval): say so, not "signed in".
+REFUSE = """
+local b, s = unpack(redis.call('HMGET', KEYS[1], 'b', 's'))
+if b ~= ARGV[1] or s ~= 'c' then return 0 end
+redis.call('HSET', KEYS[1], 's', 'r')
+return 1
 """
 
 # One round trip for the issuing browser's poll.

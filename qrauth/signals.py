@@ -7,8 +7,8 @@ or ``"approve"``) and these keyword arguments:
                order_ref: a QR page created an order.
 ``scanned``    request, user, order_ref, device: a GET of the scan URL
                (``device`` describes the scanner, e.g. "Safari on iOS").
-               For approve, ``user`` is the phone's user, or None while
-               it is not signed in.
+               For approve it is sent once the phone is signed in, with
+               the phone's ``user``.
 ``approved``   request, user, order_ref, device: a signed-in phone
                approved an approve order (``user`` is the phone's, who the
                desktop will be signed in as).

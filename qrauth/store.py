@@ -51,6 +51,7 @@ __all__ = [
     "peek_order",
     "ping",
     "record_scan",
+    "refuse_order",
 ]
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ logger = logging.getLogger(__name__)
 # Flows and states as stored (one byte each keeps an order small).
 HANDOFF, APPROVE = "h", "a"
 PENDING, SCANNED, APPROVED, CONSUMED = "p", "s", "a", "c"
-CANCELLED, DENIED, WRONG_NUMBER = "x", "n", "w"
+CANCELLED, DENIED, WRONG_NUMBER, REFUSED = "x", "n", "w", "r"
 _STATE_NAMES = {
     PENDING: "pending",
     SCANNED: "scanned",
@@ -67,6 +68,7 @@ _STATE_NAMES = {
     CANCELLED: "cancelled",
     DENIED: "denied",
     WRONG_NUMBER: "wrong_number",
+    REFUSED: "refused",
 }
 
 # Longest device description kept; it is shown, never parsed.
@@ -417,6 +419,12 @@ def collect_order(order_id: str, binding_digest: str) -> Collected | None:
     if _text(values[0]) == "forbidden":
         raise LookupError("not this browser's order")
     return Collected(_text(values[0]), _order(order_id, values[1:]))
+
+
+def refuse_order(order_id: str, binding_digest: str) -> bool:
+    """Mark a collected approve order as refused: the account may not sign
+    in after all (its password changed, it was deactivated, the policy)."""
+    return bool(_run(scripts.REFUSE, order_id, binding_digest))
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ the desktop signs in as the phone's user, exactly once."""
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import urlsplit
 
+import django
 import pytest
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.signals import user_logged_in
@@ -573,3 +575,70 @@ def test_signals_along_an_approval_and_a_denial(computer, bobs_phone, bob, sent)
     approve(bobs_phone, path, "xx")
     [(name, _, kw)] = [entry for entry in sent if entry[0] == "denied"]
     assert (kw["reason"], kw["user"]) == ("wrong_number", bob)
+
+
+def test_scan_tokens_stay_out_of_djangos_own_log_lines(computer, bobs_phone, caplog):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    static = reverse("qrauth_approve", args=[tokens.scan_token(auth_code)])
+    strict_phone = Client(enforce_csrf_checks=True)
+    with caplog.at_level(logging.INFO):
+        assert approve(bobs_phone, path, action="maybe").status_code == 400
+        assert bobs_phone.put(path).status_code == 405
+        assert strict_phone.post(static).status_code == 403  # CSRF
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("<qrauth token>" in line for line in lines)
+    tokens_in_logs = [line for line in lines if auth_code in line]
+    assert tokens_in_logs == []
+
+
+def test_a_refused_collect_stays_refused(computer, bobs_phone, bob):
+    auth_code = approved_by(bobs_phone, computer)
+    bob.set_password("new-password")
+    bob.save()
+    assert collect(computer, auth_code).status_code == 403
+    answer = status(computer, auth_code)  # what the page's script sees next
+    assert (answer["state"], answer["hint"]) == ("failed", "refused")
+    again = collect(computer, auth_code)  # or Continue, pressed again
+    assert "cannot be signed in here with a phone" in again.content.decode()
+    assert signed_in_as(computer) is None
+
+
+def test_a_browser_signed_in_meanwhile_is_not_switched_to_the_approver(computer, bobs_phone, alice):
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    assert computer.login(username="alice", password="alice-password")  # keeps the binding
+    bobs_phone.get(path)
+    approve(bobs_phone, path, "10")
+    collect(computer, auth_code)
+    assert signed_in_as(computer) == "alice"
+    assert bobs_phone.get(path).status_code in (200, 302)  # told, or sent to the invalid page
+
+
+def test_collect_gives_the_browser_a_new_session(computer, bobs_phone):
+    auth_code = open_signin(computer)
+    before = computer.cookies["sessionid"].value
+    approve_and_collect = approved_by(bobs_phone, computer)
+    collect(computer, approve_and_collect)
+    assert signed_in_as(computer) == "bob"
+    assert computer.cookies["sessionid"].value != before
+    assert auth_code != approve_and_collect  # approved_by opened a new code
+
+
+@pytest.mark.skipif(django.VERSION < (5, 1), reason="LoginRequiredMiddleware is Django 5.1+")
+def test_the_approve_flow_gets_through_login_required_middleware(computer, bob, settings):
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    ]
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    assert computer.get(reverse("qrauth_signin_picture", args=[auth_code])).status_code == 200
+    phone = phone_of(bob)
+    phone.get(path)
+    approve(phone, path, number_on_screen(computer, auth_code))
+    assert collect(computer, auth_code).status_code == 302
+    assert signed_in_as(computer) == "bob"
+    other = Client()
+    code = open_signin(other)
+    assert other.post(reverse("qrauth_cancel", args=[code]))["Location"] == "/accounts/login/"

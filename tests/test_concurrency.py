@@ -148,3 +148,18 @@ def test_twenty_collects_of_one_approval_sign_in_once(django_user_model):
     collect = reverse("qrauth_collect", args=[auth_code])
     answers = race([lambda t=tab: t.post(collect) for tab in tabs])
     assert [answer.status_code for answer in answers].count(302) == 1
+
+
+def test_a_double_tap_on_approve_is_one_answer_not_another_device(django_user_model):
+    phone = browser_of(django_user_model.objects.create_user("bob"))
+    computer, auth_code, path, number = scanned_approve_order([phone])
+    # Two requests of one phone session at once: both are this session's.
+    cookie = phone.cookies[settings.SESSION_COOKIE_NAME].value
+    taps = [Client() for _ in range(2)]
+    for tap in taps:
+        tap.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    answers = race(
+        [lambda t=t: t.post(path, {"action": "approve", "number": number}) for t in taps]
+    )
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert phone.get(path).status_code == 200

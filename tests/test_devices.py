@@ -75,6 +75,10 @@ def test_a_huge_garbage_user_agent_is_unknown():
         ("203.0.113.7", "2001:db8::1", False),
         ("", "203.0.113.7", None),
         ("not an address", "203.0.113.7", None),
+        ("127.0.0.1", "127.0.0.1", None),  # a reverse proxy in front of both
+        ("::1", "203.0.113.7", None),
+        ("10.0.0.5", "10.0.0.5", None),
+        ("192.168.1.10", "192.168.1.20", True),  # a site on the LAN
     ],
 )
 def test_same_network(first, second, expected):

@@ -14,6 +14,7 @@ STORED_STATES = [
     store.CANCELLED,
     store.DENIED,
     store.WRONG_NUMBER,
+    store.REFUSED,
     None,
 ]
 

@@ -90,6 +90,9 @@ def _show(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Http
         return redirect_to_login(request.get_full_path())
     if not user_may_use(request, request.user, FLOW):
         return render(request, "qrauth/not_allowed.html", status=403)
+    # The secret this session will claim with, made now: two taps on Approve
+    # must not each make their own and lose the claim to each other.
+    binding.claimer_digest(request)
     if request.method == "GET":
         signals.scanned.send(
             sender=FLOW,
@@ -139,6 +142,10 @@ _DONE = {
     store.APPROVED: _("Approved. The other screen is signing in now; you can put the phone away."),
     store.CONSUMED: _("Approved. The other screen is signed in."),
     store.DENIED: _("Denied. Nobody was signed in."),
+    store.REFUSED: _(
+        "Approved, but the other screen could not be signed in: this account cannot sign in "
+        "there with a phone."
+    ),
     store.WRONG_NUMBER: _(
         "That was not the number on the other screen, so the sign-in was stopped and nobody "
         "was signed in. If you did not just open this on a screen in front of you, someone may "

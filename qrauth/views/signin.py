@@ -96,6 +96,12 @@ def collect_signin(request: HttpRequest, auth_code: str) -> HttpResponse:
     bound = binding.owns_order(request, FLOW, auth_code)
     if bound is None:
         raise Http404("no such code")
+    if request.user.is_authenticated:
+        # Signed in meanwhile (with a password, in another tab): an approval
+        # must not silently switch this browser to another account.
+        store.cancel_order(*bound)
+        binding.forget_order(request, FLOW)
+        return redirect_after(request, django_settings.LOGIN_REDIRECT_URL)
     try:
         collected = store.collect_order(*bound)
     except LookupError:
@@ -109,6 +115,7 @@ def collect_signin(request: HttpRequest, auth_code: str) -> HttpResponse:
         return _page(request, auth_code, status, number)
     user = authenticate_order(request, order)
     if user is None:  # the backend logged and signalled why
+        store.refuse_order(*bound)
         refused = outcome("failed", "refused", flow=FLOW)
         return _page(request, auth_code, refused, http_status=403)
     binding.forget_order(request, FLOW)

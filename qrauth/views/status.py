@@ -14,9 +14,11 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import binding, store, tokens
+from .._compat import login_not_required
 from ..conf import settings
 from ..links import scan_url
 from ..messages import describe
@@ -64,6 +66,7 @@ def status_payload(request: HttpRequest, flow: str, order_id: str, binding_diges
     return payload
 
 
+@login_not_required  # the approve flow's browser is not signed in
 @require_GET
 @protected_json
 def code_status(request: HttpRequest, auth_code: str) -> HttpResponse:
@@ -71,6 +74,8 @@ def code_status(request: HttpRequest, auth_code: str) -> HttpResponse:
     return JsonResponse(status_payload(request, *_bound(request, auth_code)))
 
 
+@login_not_required
+@csrf_protect  # even on a site without CsrfViewMiddleware
 @require_POST
 @protected
 def cancel_code(request: HttpRequest, auth_code: str) -> HttpResponse:
