@@ -32,6 +32,8 @@ __all__ = [
     "is_claimer",
     "issuer_still_bound",
     "owns_order",
+    "remember_scan",
+    "remembered_scan",
     "seal_session_key",
     "take_voucher",
     "vouch_for",
@@ -41,6 +43,7 @@ __all__ = [
 _SESSION_KEY = "qrauth"
 _CLAIMER_KEY = "qrauth_claimer"
 _VOUCHER_KEY = "qrauth_fresh_scan"
+_RESUME_KEY = "qrauth_resume"
 
 
 def bind_order(request: HttpRequest, flow: str, order_id: str) -> str:
@@ -124,6 +127,22 @@ def take_voucher(request: HttpRequest, scan_token: str) -> bool:
     vouched = vouches_for(request, scan_token)
     request.session.pop(_VOUCHER_KEY, None)
     return vouched
+
+
+def remember_scan(request: HttpRequest, token: tokens.ScanToken) -> None:
+    """Keep the scan a phone must sign in to answer, so that the login page's
+    ``next`` need not carry the token (that page is the site's, with
+    whatever scripts and Referer policy it has)."""
+    request.session[_RESUME_KEY] = [token.order_id, token.elapsed]
+
+
+def remembered_scan(request: HttpRequest) -> str | None:
+    """The scan token ``remember_scan`` kept, rebuilt, or None."""
+    entry = request.session.get(_RESUME_KEY)
+    if not entry or not tokens.is_order_id(str(entry[0])):
+        return None
+    order_id, elapsed = entry
+    return tokens.scan_token(order_id) if elapsed is None else tokens.frame_token(order_id, elapsed)
 
 
 # -- the issuing session, as the source of truth -------------------------------

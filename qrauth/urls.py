@@ -20,6 +20,7 @@ urlpatterns = [
     path("signin/", views.signin, name="qrauth_signin"),
     path("signin/pic/<str:auth_code>/", views.signin_picture, name="qrauth_signin_picture"),
     path("signin/collect/<str:auth_code>/", views.collect_signin, name="qrauth_collect"),
+    path("approve/", views.approve_resume, name="qrauth_approve_resume"),
     path("approve/<str:auth_code>/", views.approve, name="qrauth_approve"),
     # Last: the hand-off scan URL takes any one path segment, as 0.1.x did.
     path("<str:auth_code>/", views.qr_code_login, name="qr_code_login"),

@@ -219,9 +219,11 @@ def test_a_phone_that_must_sign_in_first_keeps_its_fresh_scan(computer, bob, clo
     phone = Client(HTTP_USER_AGENT=IPHONE_SAFARI)
     response = phone.get(path)
     assert response.status_code == 302
-    assert response["Location"] == f"{settings.LOGIN_URL}?next={path}"
+    resume = reverse("qrauth_approve_resume")
+    assert response["Location"] == f"{settings.LOGIN_URL}?next={resume}"  # no token in it
     clock.now += 90  # typing a password takes a while; the frame is long stale
     assert phone.login(username="bob", password="bob-password")  # keeps the session's data
+    assert phone.get(resume)["Location"] == path
     assert "qrauth/approve.html" in [t.name for t in phone.get(path).templates]
     assert approve(phone, path, number_on_screen(computer, auth_code)).status_code == 200
     assert collect(computer, auth_code).status_code == 302
@@ -642,3 +644,7 @@ def test_the_approve_flow_gets_through_login_required_middleware(computer, bob, 
     other = Client()
     code = open_signin(other)
     assert other.post(reverse("qrauth_cancel", args=[code]))["Location"] == "/accounts/login/"
+
+
+def test_resuming_without_a_scan_is_the_invalid_page(bobs_phone):
+    assert bobs_phone.get(reverse("qrauth_approve_resume"))["Location"] == INVALID

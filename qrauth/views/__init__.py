@@ -1,12 +1,13 @@
 """Views of qrauth, one module per flow and side."""
 
-from .approve import approve
+from .approve import approve, approve_resume
 from .handoff import invalid_code, qr_code_login, qr_code_page, qr_code_picture
 from .signin import collect_signin, signin, signin_picture
 from .status import cancel_code, code_status
 
 __all__ = [
     "approve",
+    "approve_resume",
     "cancel_code",
     "code_status",
     "collect_signin",

@@ -21,11 +21,12 @@ import logging
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import binding, signals, store, tokens
 from .._compat import login_not_required
@@ -33,7 +34,7 @@ from ..devices import client_ip, describe_user_agent, same_network
 from ..policy import APPROVE, requires_flow, user_may_use
 from .common import display_name, invalid, protected
 
-__all__ = ["approve"]
+__all__ = ["approve", "approve_resume"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def _show(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Http
         # also after signing in first (Django's login keeps session data).
         binding.vouch_for(request, auth_code)
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
+        return _sign_in_first(request, token)
     if not user_may_use(request, request.user, FLOW):
         return render(request, "qrauth/not_allowed.html", status=403)
     # The secret this session will claim with, made now: two taps on Approve
@@ -102,6 +103,25 @@ def _show(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Http
             device=_device(request),
         )
     return render(request, "qrauth/approve.html", _details(request, order, auth_code))
+
+
+def _sign_in_first(request: HttpRequest, token: tokens.ScanToken) -> HttpResponse:
+    """To LOGIN_URL and back, by way of ``qrauth_approve_resume``: the token
+    stays in this session, out of the login page's URL."""
+    binding.remember_scan(request, token)
+    return redirect_to_login(reverse("qrauth_approve_resume"))
+
+
+@requires_flow(FLOW)
+@login_not_required
+@require_GET
+@protected
+def approve_resume(request: HttpRequest) -> HttpResponse:
+    """Where a phone comes back after signing in: to the code it scanned."""
+    token = binding.remembered_scan(request)
+    if token is None:
+        return redirect("invalid_auth_code")
+    return redirect("qrauth_approve", token)
 
 
 def _details(request: HttpRequest, order: store.Order, auth_code: str) -> dict:
@@ -162,7 +182,7 @@ def _done(request: HttpRequest, state: str) -> HttpResponse:
 
 def _answer(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpResponse:
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
+        return _sign_in_first(request, token)
     approving = _DECISIONS.get(request.POST.get("action", ""))
     if approving is None:
         return HttpResponseBadRequest("action must be approve or deny")
