@@ -3,7 +3,7 @@
 import logging
 
 from django.apps import AppConfig
-from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +34,8 @@ class QRAuthConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from . import checks, logs  # noqa: F401  (importing checks registers them)
+        from . import checks, logs, stepup  # noqa: F401  (importing checks registers them)
 
         logs.install()
-
         user_logged_out.connect(_cancel_orders_on_logout, dispatch_uid="qrauth.logout")
+        user_logged_in.connect(stepup.on_login, dispatch_uid="qrauth.step_up")

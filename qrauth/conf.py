@@ -35,6 +35,16 @@ def _bool(value: Any) -> bool:
     return isinstance(value, bool)
 
 
+def _optional_lifetime(value: Any) -> bool:
+    return value is None or _positive_int(value)
+
+
+def _proxies(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value)
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _optional_str(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
@@ -81,6 +91,13 @@ _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "APPROVE_ENABLED": (True, _bool, "True or False"),
     "NUMBER_MATCHING": (True, _bool, "True or False"),
     "USER_POLICY": (None, _optional_str, "None or a dotted path to a callable"),
+    "STEP_UP_AGE": (None, _optional_lifetime, "None or a whole number of seconds (1 or more)"),
+    "STEP_UP_URL": (None, _optional_str, "None, or the URL, path or URL name of a view"),
+    "TRUSTED_PROXIES": (
+        0,
+        _proxies,
+        "a number of proxies (0 or more) or a dotted path to a callable(request)",
+    ),
 }
 
 DEFAULTS: dict[str, Any] = {name: spec[0] for name, spec in _SPEC.items()}

@@ -10,6 +10,9 @@ import ipaddress
 import re
 
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
+
+from .conf import settings
 
 __all__ = ["client_ip", "describe_user_agent", "same_network"]
 
@@ -50,8 +53,23 @@ def describe_user_agent(user_agent: str) -> str:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address as this server sees it (``REMOTE_ADDR``)."""
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address: ``REMOTE_ADDR``, unless AUTH_QR_CODE_TRUSTED_PROXIES
+    says how many proxies in front of this server append to
+    ``X-Forwarded-For`` (the address the outermost one saw), or names a
+    callable that knows. Never ``X-Forwarded-For`` by default: any client
+    can send one."""
+    proxies = settings.TRUSTED_PROXIES
+    if isinstance(proxies, str):
+        return str(import_string(proxies)(request) or "")
+    remote = request.META.get("REMOTE_ADDR", "")
+    if proxies == 0:
+        return remote
+    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [hop for hop in forwarded if hop]
+    # Each trusted proxy appended the address it saw; the rest is the client's say.
+    if len(forwarded) < proxies:
+        return remote
+    return forwarded[-proxies]
 
 
 def same_network(first: str, second: str) -> bool | None:

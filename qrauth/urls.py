@@ -13,6 +13,7 @@ urlpatterns = [
     path("", views.qr_code_page, name="qr_code_page"),
     path("pic/<str:auth_code>/", views.qr_code_picture, name="auth_qr_code"),
     path("invalid_code/", views.invalid_code, name="invalid_auth_code"),
+    path("step-up/", views.step_up, name="qrauth_step_up"),
     # Both flows: the issuing browser's status poll and Cancel button.
     path("status/<str:auth_code>/", views.code_status, name="qrauth_status"),
     path("cancel/<str:auth_code>/", views.cancel_code, name="qrauth_cancel"),

@@ -648,3 +648,15 @@ def test_the_approve_flow_gets_through_login_required_middleware(computer, bob, 
 
 def test_resuming_without_a_scan_is_the_invalid_page(bobs_phone):
     assert bobs_phone.get(reverse("qrauth_approve_resume"))["Location"] == INVALID
+
+
+def test_behind_a_trusted_proxy_the_forwarded_addresses_are_shown(bob, settings):
+    settings.AUTH_QR_CODE_TRUSTED_PROXIES = 1
+    computer = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    phone = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.50")
+    phone.force_login(bob)
+    html = phone.get(path).content.decode()
+    assert "203.0.113.7" in html
+    assert "which looks like the same network as this phone" in html

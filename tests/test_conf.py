@@ -25,6 +25,9 @@ EXPECTED_DEFAULTS = {
     "APPROVE_ENABLED": True,
     "NUMBER_MATCHING": True,
     "USER_POLICY": None,
+    "TRUSTED_PROXIES": 0,
+    "STEP_UP_AGE": None,
+    "STEP_UP_URL": None,
 }
 
 GOOD_VALUES = [
@@ -45,6 +48,10 @@ GOOD_VALUES = [
     ("APPROVE_ENABLED", False),
     ("NUMBER_MATCHING", False),
     ("USER_POLICY", "tests.test_approve.no_superusers"),
+    ("TRUSTED_PROXIES", 2),
+    ("STEP_UP_AGE", 600),
+    ("STEP_UP_URL", "/account/reauthenticate/"),
+    ("TRUSTED_PROXIES", "tests.test_devices.address_from_header"),
 ]
 
 BAD_VALUES = [
@@ -52,6 +59,12 @@ BAD_VALUES = [
     ("APPROVE_ENABLED", "no"),
     ("NUMBER_MATCHING", None),
     ("USER_POLICY", len),
+    ("TRUSTED_PROXIES", -1),
+    ("STEP_UP_AGE", 0),
+    ("STEP_UP_AGE", "600"),
+    ("STEP_UP_URL", 5),
+    ("TRUSTED_PROXIES", True),
+    ("TRUSTED_PROXIES", ""),
     ("ANIMATED", 1),
     ("ANIMATED", "yes"),
     ("FRAME_TOLERANCE", 0),

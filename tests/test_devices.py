@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qrauth.devices import describe_user_agent, same_network
+from qrauth.devices import client_ip, describe_user_agent, same_network
 
 USER_AGENTS = {
     "Safari on iOS": (
@@ -83,3 +83,31 @@ def test_a_huge_garbage_user_agent_is_unknown():
 )
 def test_same_network(first, second, expected):
     assert same_network(first, second) is expected
+
+
+def address_from_header(request) -> str:
+    """A site's own AUTH_QR_CODE_TRUSTED_PROXIES callable."""
+    return request.headers.get("X-Real-IP", "")
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "198.51.100.9", "10.0.0.2"),  # by default a client's header counts for nothing
+        (1, "198.51.100.9", "198.51.100.9"),
+        (1, "6.6.6.6, 198.51.100.9", "198.51.100.9"),  # the client's own part is ignored
+        (2, "6.6.6.6, 198.51.100.9, 10.0.0.1", "198.51.100.9"),
+        (2, "198.51.100.9", "10.0.0.2"),  # fewer hops than proxies: not to be trusted
+        (1, "", "10.0.0.2"),
+    ],
+)
+def test_client_ip_behind_trusted_proxies(rf, settings, proxies, forwarded, expected):
+    settings.AUTH_QR_CODE_TRUSTED_PROXIES = proxies
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+def test_client_ip_from_a_callable(rf, settings):
+    settings.AUTH_QR_CODE_TRUSTED_PROXIES = f"{__name__}.address_from_header"
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_REAL_IP="198.51.100.9")
+    assert client_ip(request) == "198.51.100.9"

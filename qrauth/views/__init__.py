@@ -4,6 +4,7 @@ from .approve import approve, approve_resume
 from .handoff import invalid_code, qr_code_login, qr_code_page, qr_code_picture
 from .signin import collect_signin, signin, signin_picture
 from .status import cancel_code, code_status
+from .step_up import step_up
 
 __all__ = [
     "approve",
@@ -17,4 +18,5 @@ __all__ = [
     "qr_code_picture",
     "signin",
     "signin_picture",
+    "step_up",
 ]

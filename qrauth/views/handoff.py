@@ -27,6 +27,7 @@ from ..conf import settings
 from ..devices import describe_user_agent
 from ..messages import describe
 from ..policy import HANDOFF, requires_flow, user_may_use
+from ..stepup import needs_step_up
 from .common import (
     authenticate_order,
     code_page_context,
@@ -38,6 +39,7 @@ from .common import (
     safe_next,
     start_order,
 )
+from .step_up import redirect_to_step_up
 
 __all__ = ["invalid_code", "qr_code_login", "qr_code_page", "qr_code_picture"]
 
@@ -62,6 +64,8 @@ def qr_code_page(request: HttpRequest) -> HttpResponse:
         return render(request, "qrauth/show_code.html")
     if not user_may_use(request, request.user, FLOW):
         return render(request, "qrauth/not_allowed.html", status=403)
+    if needs_step_up(request):
+        return redirect_to_step_up(request)
     order_id, binding_digest = start_order(request, FLOW)
     issuer = binding.seal_session_key(order_id, request.session.session_key)
     auth = tokens.auth_digest(request.user)

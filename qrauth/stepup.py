@@ -1,0 +1,47 @@
+"""Step-up: asking for the password again before a hand-off code appears.
+
+A hand-off code signs whoever scans it in as the user, so a signed-in but
+unattended computer is a way into the account. With
+``AUTH_QR_CODE_STEP_UP_AGE`` set, the QR page needs the user to have
+authenticated in this browser within that many seconds; past it they are
+sent to re-enter their password (``qrauth_step_up``, or the site's own
+view named by ``AUTH_QR_CODE_STEP_UP_URL``). django-qrauth 0.1.x
+recommended this and never built it.
+
+The time of authentication is kept in the session: set by every
+``login()`` (the ``user_logged_in`` signal) and by ``mark_authenticated``,
+which a site's own re-authentication view calls.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from . import store
+from .conf import settings
+
+__all__ = ["mark_authenticated", "needs_step_up"]
+
+_SESSION_KEY = "qrauth_authenticated_at"
+
+
+def mark_authenticated(request: HttpRequest) -> None:
+    """The user has just proven who they are in this browser."""
+    request.session[_SESSION_KEY] = store.now()
+
+
+def needs_step_up(request: HttpRequest) -> bool:
+    """Whether this browser's last authentication is older than the setting."""
+    age = settings.STEP_UP_AGE
+    if age is None:
+        return False
+    authenticated_at = request.session.get(_SESSION_KEY)
+    if not isinstance(authenticated_at, int):
+        return True  # signed in before qrauth counted, or by other means
+    return store.now() - authenticated_at > age
+
+
+def on_login(sender, request, user, **kwargs) -> None:
+    """``user_logged_in`` receiver: a login is an authentication."""
+    if request is not None and hasattr(request, "session"):
+        mark_authenticated(request)
