@@ -27,6 +27,7 @@ __all__ = [
     "bind_order",
     "bound_order",
     "claimer_digest",
+    "existing_claimer_digest",
     "find_order",
     "forget_order",
     "is_claimer",
@@ -97,6 +98,13 @@ def claimer_digest(request: HttpRequest) -> str:
     if not secret:
         secret = request.session[_CLAIMER_KEY] = tokens.new_secret()
     return tokens.keyed_hash("claimer", secret)
+
+
+def existing_claimer_digest(request: HttpRequest) -> str | None:
+    """``claimer_digest`` of a session that has one; None, and no session
+    write, for any other."""
+    secret = request.session.get(_CLAIMER_KEY)
+    return tokens.keyed_hash("claimer", secret) if secret else None
 
 
 def is_claimer(request: HttpRequest, claimer: str) -> bool:

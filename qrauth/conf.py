@@ -90,6 +90,7 @@ _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "HANDOFF_ENABLED": (True, _bool, "True or False"),
     "APPROVE_ENABLED": (True, _bool, "True or False"),
     "NUMBER_MATCHING": (True, _bool, "True or False"),
+    "DESKTOP_CONFIRMATION": (False, _bool, "True or False"),
     "USER_POLICY": (None, _optional_str, "None or a dotted path to a callable"),
     "STEP_UP_AGE": (None, _optional_lifetime, "None or a whole number of seconds (1 or more)"),
     "STEP_UP_URL": (None, _optional_str, "None, or the URL, path or URL name of a view"),

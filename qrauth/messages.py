@@ -14,6 +14,8 @@ from . import store
 __all__ = ["MESSAGES", "describe", "outcome"]
 
 HANDOFF, APPROVE = "handoff", "approve"
+# The phone's side of a hand-off that waits for the desktop's confirmation.
+HANDOFF_PHONE = "handoff_phone"
 
 # Stored state (None: the order is gone) -> (state, hint).
 _OUTCOMES = {
@@ -25,6 +27,8 @@ _OUTCOMES = {
     store.DENIED: ("failed", "denied"),
     store.WRONG_NUMBER: ("failed", "wrong_number"),
     store.REFUSED: ("failed", "refused"),
+    store.ASKING_DESKTOP: ("pending", "confirm"),
+    store.ALLOWED: ("pending", "allowed"),
     None: ("failed", "expired"),
 }
 
@@ -38,6 +42,19 @@ MESSAGES = {
         "Scanned on {device}. Press Continue on the phone to sign in."
     ),
     (HANDOFF, "complete", "signed_in"): _("Signed in on {device}."),
+    (HANDOFF, "pending", "confirm"): _(
+        "{device} at {address} asks to sign in as you. Allow it only if it is your own phone."
+    ),
+    (HANDOFF, "pending", "allowed"): _("Allowed. The phone is signing in…"),
+    (HANDOFF, "failed", "denied"): _("You denied the sign-in. Nobody was signed in."),
+    (HANDOFF_PHONE, "pending", "waiting"): _(
+        "Waiting for the other screen: allow the sign-in there."
+    ),
+    (HANDOFF_PHONE, "complete", "approved"): _("Allowed on the other screen. Signing you in…"),
+    (HANDOFF_PHONE, "complete", "signed_in"): _("You are signed in."),
+    (HANDOFF_PHONE, "failed", "denied"): _(
+        "The other screen denied the sign-in. Nobody was signed in."
+    ),
     (APPROVE, "pending", "not_scanned"): _(
         "Scan the code with the camera of a phone on which you are signed in."
     ),
@@ -78,19 +95,33 @@ def _device_phrase(device: str) -> str:
 
 
 def describe(
-    stored_state: str | None, device: str = "", flow: str = HANDOFF, number: str = ""
+    stored_state: str | None,
+    device: str = "",
+    flow: str = HANDOFF,
+    number: str = "",
+    address: str = "",
 ) -> dict[str, str]:
     """``{"state", "hint", "message"}`` for an order of ``flow`` in ``stored_state``."""
     state, hint = _OUTCOMES.get(stored_state, ("failed", "expired"))
-    return outcome(state, hint, device, flow, number)
+    return outcome(state, hint, device, flow, number, address)
 
 
 def outcome(
-    state: str, hint: str, device: str = "", flow: str = HANDOFF, number: str = ""
+    state: str,
+    hint: str,
+    device: str = "",
+    flow: str = HANDOFF,
+    number: str = "",
+    address: str = "",
 ) -> dict[str, str]:
     keys = [(flow, state, hint), (_ANY, state, hint)]
     if hint == "scanned" and number:
         keys.insert(0, (flow, state, "scanned_number"))
     text = next(MESSAGES[key] for key in keys if key in MESSAGES)
-    message = str(text).format(device=_device_phrase(device), number=number)
+    phrase = _device_phrase(device)
+    message = str(text).format(
+        device=phrase, number=number, address=address or _("an unknown address")
+    )
+    if message[:1].islower():  # a sentence that starts with the device
+        message = message[0].upper() + message[1:]
     return {"state": state, "hint": hint, "message": message}

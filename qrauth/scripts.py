@@ -10,13 +10,14 @@ An order is a hash with one-letter fields (an open order stays well under
 
     f  flow: h (hand-off) or a (approve)
     s  state: p pending, s scanned, a approved, c consumed, x cancelled,
-       n denied, w denied by a wrong number, r refused at collect
+       n denied, w denied by a wrong number, r refused at collect;
+       hand-off with desktop confirmation: q asking the desktop, g allowed
     t  created, wall-clock seconds        b  the issuing browser's binding digest
     d  the scanner's device               m  "1" once the static code was minted
     u  user id                            a  that user's auth digest
     k  hand-off: the issuing session's key, sealed
-    r  approve: the requesting browser    i  approve: its IP address
-    n  approve: the number to match       c  approve: the claiming session's digest
+    r  approve: the requesting browser    i  the IP address of the other device
+    n  approve: the number to match       c  the claiming session's digest
 
 Bindings and claims are compared inside Redis. Both sides are HMAC digests
 the client cannot steer byte by byte, so the comparison's timing leaks
@@ -82,6 +83,45 @@ redis.call('HSET', KEYS[1], 's', 'c', 'd', ARGV[1])
     + READ
 )
 
+# Hand-off with desktop confirmation: the phone's Continue claims the order
+# and asks the issuing desktop. ARGV 7, 8: claimer digest, the phone's address.
+ASK_DESKTOP = (
+    USABLE
+    + """
+if not ok then return false end
+redis.call('HSET', KEYS[1], 's', 'q', 'd', ARGV[1], 'c', ARGV[7], 'i', ARGV[8])
+"""
+    + READ
+)
+
+# Hand-off with desktop confirmation: the issuing desktop allows (g) or
+# denies (n) the phone that asked. ARGV: binding digest, new state.
+DESKTOP_DECIDE = """
+local b, s = unpack(redis.call('HMGET', KEYS[1], 'b', 's'))
+if b ~= ARGV[1] or s ~= 'q' then return 0 end
+redis.call('HSET', KEYS[1], 's', ARGV[2])
+return 1
+"""
+
+# The claiming phone's own poll (hand-off with desktop confirmation).
+CLAIMER_STATUS = """
+local c, s = unpack(redis.call('HMGET', KEYS[1], 'c', 's'))
+if not s then return false end
+if c ~= ARGV[1] then return {'forbidden'} end
+return {s, redis.call('PTTL', KEYS[1])}
+"""
+
+# The claiming phone takes the sign-in the desktop allowed, once.
+FINISH = (
+    """
+local c, s = unpack(redis.call('HMGET', KEYS[1], 'c', 's'))
+if c ~= ARGV[1] or s ~= 'g' then return false end
+redis.call('HSET', KEYS[1], 's', 'c')
+local ok = true
+"""
+    + READ
+)
+
 # Hand-off: anyone holding a scan token could use it; so may they refuse it.
 DECLINE = (
     USABLE
@@ -135,10 +175,11 @@ return 1
 
 # One round trip for the issuing browser's poll.
 STATUS = """
-local b, s, t, d, n, f = unpack(redis.call('HMGET', KEYS[1], 'b', 's', 't', 'd', 'n', 'f'))
+local b, s, t, d, n, f, i = unpack(
+  redis.call('HMGET', KEYS[1], 'b', 's', 't', 'd', 'n', 'f', 'i'))
 if not s then return false end
 if b ~= ARGV[1] then return {'forbidden'} end
-return {s, t, d or '', redis.call('PTTL', KEYS[1]), n or '', f}
+return {s, t, d or '', redis.call('PTTL', KEYS[1]), n or '', f, i or ''}
 """
 
 # The issuing browser gives up: pending, scanned, or approved but not collected.

@@ -11,10 +11,13 @@ or ``"approve"``) and these keyword arguments:
                the phone's ``user``.
 ``approved``   request, user, order_ref, device: a signed-in phone
                approved an approve order (``user`` is the phone's, who the
-               desktop will be signed in as).
+               desktop will be signed in as); or, for a hand-off with
+               desktop confirmation, the desktop allowed the phone
+               (``user`` is the desktop's, ``device`` "").
 ``denied``     request, user, order_ref, device, reason: a signed-in phone
-               denied an approve order; ``reason`` is "denied" (the Deny
-               button) or "wrong_number" (number matching failed).
+               denied an approve order, or a desktop denied a phone;
+               ``reason`` is "denied" (a Deny button) or "wrong_number"
+               (number matching failed).
 ``signed_in``  request, user, order_ref: the scanner (hand-off) or the
                requesting browser (approve) is now signed in.
 ``rejected``   request, user (None when unknown), order_ref (None when the

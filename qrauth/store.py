@@ -32,6 +32,10 @@ from .conf import settings
 __all__ = [
     "APPROVE",
     "HANDOFF",
+    "ask_desktop",
+    "claimer_status",
+    "desktop_decides",
+    "finish_order",
     "Collected",
     "Decision",
     "Order",
@@ -60,6 +64,7 @@ logger = logging.getLogger(__name__)
 HANDOFF, APPROVE = "h", "a"
 PENDING, SCANNED, APPROVED, CONSUMED = "p", "s", "a", "c"
 CANCELLED, DENIED, WRONG_NUMBER, REFUSED = "x", "n", "w", "r"
+ASKING_DESKTOP, ALLOWED = "q", "g"
 _STATE_NAMES = {
     PENDING: "pending",
     SCANNED: "scanned",
@@ -69,6 +74,8 @@ _STATE_NAMES = {
     DENIED: "denied",
     WRONG_NUMBER: "wrong_number",
     REFUSED: "refused",
+    ASKING_DESKTOP: "asking_desktop",
+    ALLOWED: "allowed",
 }
 
 # Longest device description kept; it is shown, never parsed.
@@ -358,6 +365,37 @@ def consume_order(token: tokens.ScanToken, device: str, vouched: bool = False) -
     return _order(token.order_id, _run(scripts.CONSUME, token.order_id, *args))
 
 
+def ask_desktop(
+    token: tokens.ScanToken, device: str, claimer: str, address: str, vouched: bool = False
+) -> Order | None:
+    """Hand-off with desktop confirmation: the phone's Continue claims the
+    order for its session and asks the issuing desktop to allow it."""
+    args = [*_token_args(token, device, vouched), claimer, address[:64]]
+    return _order(token.order_id, _run(scripts.ASK_DESKTOP, token.order_id, *args))
+
+
+def desktop_decides(order_id: str, binding_digest: str, allow: bool) -> bool:
+    """The issuing desktop allows or denies the phone that asked."""
+    state = ALLOWED if allow else DENIED
+    return bool(_run(scripts.DESKTOP_DECIDE, order_id, binding_digest, state))
+
+
+def claimer_status(order_id: str, claimer: str) -> tuple[str, float] | None:
+    """(state, seconds left) for the phone that claimed the order; None when
+    gone; raises LookupError for any other session."""
+    values = _run(scripts.CLAIMER_STATUS, order_id, claimer)
+    if values is None:
+        return None
+    if _text(values[0]) == "forbidden":
+        raise LookupError("not this session's claim")
+    return _text(values[0]), max(int(values[1]), 0) / 1000
+
+
+def finish_order(order_id: str, claimer: str) -> Order | None:
+    """The claiming phone uses up the order its desktop allowed, exactly once."""
+    return _order(order_id, _run(scripts.FINISH, order_id, claimer))
+
+
 def decline_order(token: tokens.ScanToken, vouched: bool = False) -> bool:
     """The scanner says "this was not me": cancel the order the token may use."""
     args = _token_args(token, "", vouched)
@@ -435,6 +473,7 @@ class Status:
     expires_in: float
     number: str = ""
     flow: str = HANDOFF
+    address: str = ""
 
 
 def order_status(order_id: str, binding_digest: str) -> Status | None:
@@ -445,8 +484,9 @@ def order_status(order_id: str, binding_digest: str) -> Status | None:
         return None
     if _text(values[0]) == "forbidden":
         raise LookupError("not this browser's order")
-    state, created, device, pttl, number, flow = (_text(v) for v in values)
-    return Status(state, int(created), device, max(int(pttl), 0) / 1000, number, flow)
+    state, created, device, pttl, number, flow, address = (_text(v) for v in values)
+    expires_in = max(int(pttl), 0) / 1000
+    return Status(state, int(created), device, expires_in, number, flow, address)
 
 
 def cancel_order(order_id: str, binding_digest: str) -> bool:

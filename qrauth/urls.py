@@ -13,6 +13,10 @@ urlpatterns = [
     path("", views.qr_code_page, name="qr_code_page"),
     path("pic/<str:auth_code>/", views.qr_code_picture, name="auth_qr_code"),
     path("invalid_code/", views.invalid_code, name="invalid_auth_code"),
+    # Hand-off with desktop confirmation (AUTH_QR_CODE_DESKTOP_CONFIRMATION).
+    path("confirm/<str:auth_code>/", views.handoff_decide, name="qrauth_handoff_decide"),
+    path("wait/<str:auth_code>/", views.handoff_wait, name="qrauth_handoff_wait"),
+    path("finish/<str:auth_code>/", views.handoff_finish, name="qrauth_handoff_finish"),
     path("step-up/", views.step_up, name="qrauth_step_up"),
     # Both flows: the issuing browser's status poll and Cancel button.
     path("status/<str:auth_code>/", views.code_status, name="qrauth_status"),

@@ -1,6 +1,7 @@
 """Views of qrauth, one module per flow and side."""
 
 from .approve import approve, approve_resume
+from .confirm import handoff_decide, handoff_finish, handoff_wait
 from .handoff import invalid_code, qr_code_login, qr_code_page, qr_code_picture
 from .signin import collect_signin, signin, signin_picture
 from .status import cancel_code, code_status
@@ -12,6 +13,9 @@ __all__ = [
     "cancel_code",
     "code_status",
     "collect_signin",
+    "handoff_decide",
+    "handoff_finish",
+    "handoff_wait",
     "invalid_code",
     "qr_code_login",
     "qr_code_page",

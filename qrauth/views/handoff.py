@@ -39,6 +39,7 @@ from .common import (
     safe_next,
     start_order,
 )
+from .confirm import ask_desktop
 from .step_up import redirect_to_step_up
 
 __all__ = ["invalid_code", "qr_code_login", "qr_code_page", "qr_code_picture"]
@@ -142,6 +143,8 @@ def _ask(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpR
 
 
 def _confirm(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> HttpResponse:
+    if settings.DESKTOP_CONFIRMATION:
+        return ask_desktop(request, token, vouched)
     order = store.consume_order(token, _device(request), vouched)
     if order is None:
         return invalid(request, FLOW, tokens.order_ref(token.order_id))

@@ -52,14 +52,15 @@ def status_payload(request: HttpRequest, flow: str, order_id: str, binding_diges
     # The number is for the eyes of whoever stands at this screen, once a
     # phone scanned: the phone must type it (approve, number matching).
     number = status.number if status.state == store.SCANNED else ""
+    address = status.address if status.state == store.ASKING_DESKTOP else ""
     payload: dict[str, Any] = {
-        **describe(status.state, status.device, flow, number),
+        **describe(status.state, status.device, flow, number, address),
         "expires_in": round(status.expires_in, 1),
         "device": status.device,
         "number": number or None,
         "frame": None,
     }
-    if payload["state"] == "pending" and settings.ANIMATED:
+    if status.state in (store.PENDING, store.SCANNED) and settings.ANIMATED:
         elapsed = max(store.now() - status.created, 0)
         token = tokens.frame_token(order_id, elapsed)
         payload["frame"] = scan_url(request, token, SCAN_VIEWS[flow])

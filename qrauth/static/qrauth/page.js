@@ -14,6 +14,7 @@
   var cancelForm = document.querySelector("[data-qrauth-cancel]");
   var collectForm = document.querySelector("[data-qrauth-collect]");
   var numberEl = document.querySelector("[data-qrauth-number]");
+  var askForm = document.querySelector("[data-qrauth-ask]");
   // With this script running, Continue is sent for the person.
   if (collectForm) collectForm.hidden = true;
 
@@ -44,6 +45,7 @@
       canvas.hidden = false;
     }
     showNumber(status.number);
+    if (askForm) askForm.hidden = status.hint !== "confirm";
     if (status.state !== "pending") finish(status);
     if (status.hint === "approved" && collectForm) collectForm.submit();
   }

@@ -1,0 +1,156 @@
+"""Hand-off with desktop confirmation (AUTH_QR_CODE_DESKTOP_CONFIRMATION).
+
+After the phone presses Continue, the desktop that shows the code is asked
+"<device> at <address> asks to sign in as you: allow?", and the phone waits.
+So a code that was photographed, or shown on a shared screen, signs no one
+in unless the person at the desktop agrees. The phone's Continue claims the
+order for its session: only that session can wait on it and finish it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import binding, signals, store, tokens
+from .._compat import login_not_required
+from ..conf import settings
+from ..devices import client_ip, describe_user_agent
+from ..messages import HANDOFF_PHONE, outcome
+from ..policy import HANDOFF, requires_flow
+from .common import authenticate_order, protected, protected_json, redirect_after
+
+__all__ = ["ask_desktop", "handoff_decide", "handoff_finish", "handoff_wait"]
+
+logger = logging.getLogger(__name__)
+
+FLOW = HANDOFF
+
+# The claiming phone's view of the stored state.
+_PHONE_OUTCOMES = {
+    store.ASKING_DESKTOP: ("pending", "waiting"),
+    store.ALLOWED: ("complete", "approved"),  # page.js then sends the finish form
+    store.CONSUMED: ("complete", "signed_in"),
+    store.DENIED: ("failed", "denied"),
+}
+
+
+def ask_desktop(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> HttpResponse:
+    """The phone's Continue, when the desktop must confirm: claim and wait."""
+    device = describe_user_agent(request.headers.get("User-Agent", ""))
+    claimer = binding.claimer_digest(request)
+    order = store.ask_desktop(token, device, claimer, client_ip(request), vouched)
+    if order is None:
+        return redirect("invalid_auth_code")
+    logger.info("qrauth: order %s waits for its desktop", order.ref)
+    return _wait_page(request, token, _phone_status(store.ASKING_DESKTOP))
+
+
+def _scan_token(auth_code: str) -> tokens.ScanToken:
+    token = tokens.parse_scan_token(auth_code)
+    if token is None:
+        raise Http404("no such code")
+    return token
+
+
+def _claimer(request: HttpRequest) -> str:
+    """This session's claim digest; 404 for a session that never claimed."""
+    claimer = binding.existing_claimer_digest(request)
+    if claimer is None:
+        raise Http404("no such code")
+    return claimer
+
+
+def _claimed(token: tokens.ScanToken, claimer: str) -> tuple[str, float] | None:
+    """(state, seconds left) of the order this session claimed; 404 if not its."""
+    try:
+        return store.claimer_status(token.order_id, claimer)
+    except LookupError:
+        raise Http404("no such code") from None
+
+
+def _phone_status(state: str | None) -> dict[str, str]:
+    state_name, hint = _PHONE_OUTCOMES.get(state, ("failed", "expired"))
+    if state == store.CANCELLED:
+        state_name, hint = "failed", "cancelled"
+    return outcome(state_name, hint, flow=HANDOFF_PHONE)
+
+
+def _wait_page(request: HttpRequest, token: tokens.ScanToken, status: dict) -> HttpResponse:
+    if token.elapsed is None:
+        auth_code = tokens.scan_token(token.order_id)
+    else:
+        auth_code = tokens.frame_token(token.order_id, token.elapsed)
+    context = {**status, "auth_code": auth_code}
+    return render(request, "qrauth/handoff_wait.html", context)
+
+
+@requires_flow(FLOW)
+@login_not_required
+@require_GET
+@protected_json
+def handoff_wait(request: HttpRequest, auth_code: str) -> HttpResponse:
+    """The waiting phone's status poll; 404 for any session but the claimer's."""
+    token = _scan_token(auth_code)
+    found = _claimed(token, _claimer(request))
+    state, expires_in = found if found else (None, 0)
+    return JsonResponse({**_phone_status(state), "expires_in": expires_in, "frame": None})
+
+
+@requires_flow(FLOW)
+@login_not_required
+@csrf_protect
+@require_POST
+@protected
+def handoff_finish(request: HttpRequest, auth_code: str) -> HttpResponse:
+    """The waiting phone signs in, once its desktop allowed it; else the status."""
+    token = _scan_token(auth_code)
+    claimer = _claimer(request)
+    order = store.finish_order(token.order_id, claimer)
+    if order is None:
+        found = _claimed(token, claimer)
+        return _wait_page(request, token, _phone_status(found[0] if found else None))
+    user = authenticate_order(request, order)
+    if user is None:  # the backend logged and signalled why
+        return redirect("invalid_auth_code")
+    login(request, user)
+    logger.info("qrauth: order %s signed in a device", order.ref)
+    signals.signed_in.send(sender=FLOW, request=request, user=user, order_ref=order.ref)
+    return redirect_after(request, settings.REDIRECT_URL)
+
+
+_DECISIONS = {"allow": True, "deny": False}
+
+
+@requires_flow(FLOW)
+@login_required
+@csrf_protect
+@require_POST
+@protected
+def handoff_decide(request: HttpRequest, auth_code: str) -> HttpResponse:
+    """The desktop's Allow or Deny for the phone that asked."""
+    bound = binding.owns_order(request, FLOW, auth_code)
+    if bound is None:
+        raise Http404("no such code")
+    allow = _DECISIONS.get(request.POST.get("action", ""))
+    if allow is None:
+        return HttpResponseBadRequest("action must be allow or deny")
+    decided = store.desktop_decides(*bound, allow)
+    ref = tokens.order_ref(auth_code)
+    if decided:
+        kwargs = {"sender": FLOW, "request": request, "user": request.user, "order_ref": ref}
+        if allow:
+            signals.approved.send(**kwargs, device="")
+        else:
+            signals.denied.send(**kwargs, device="", reason="denied")
+        logger.info("qrauth: order %s %s by its desktop", ref, "allowed" if allow else "denied")
+    status = outcome("pending", "allowed") if decided and allow else outcome("failed", "denied")
+    if not decided:
+        status = outcome("failed", "expired")
+    return render(request, "qrauth/handoff_decided.html", status)
