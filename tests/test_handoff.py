@@ -493,3 +493,11 @@ def test_no_signal_carries_a_token(desktop, phone, sent):
     for _, _, kwargs in sent:
         text = repr({k: v for k, v in kwargs.items() if k != "request"})
         assert not any(part in text for part in secrets_in_url)
+
+
+def test_a_padded_or_huge_next_never_breaks_the_sign_in(desktop, phone):
+    path = scan(desktop)
+    response = phone.post(path, {"next": "  /account/  "})
+    assert response["Location"] == "/account/"  # checked and returned the same, stripped
+    path = scan(desktop)
+    assert Client().post(path, {"next": "/" + "a" * 5000})["Location"] == "/"

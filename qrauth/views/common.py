@@ -103,9 +103,18 @@ def protected_json(view: View) -> View:
     return protected(view, _unavailable_json)
 
 
+# Longer than any sensible page address; also under the length Django's
+# redirect responses refuse (which would turn a sign-in into a 400).
+_NEXT_MAX = 2000
+
+
 def safe_next(request: HttpRequest, default: str) -> str:
     """``next`` from the form or query string if it stays on this site."""
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    # Stripped as Django's own check strips it, so that what is checked is
+    # what is returned.
+    candidate = (request.POST.get("next") or request.GET.get("next") or "").strip()
+    if len(candidate) > _NEXT_MAX:
+        return default
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
