@@ -148,7 +148,7 @@ def test_a_signed_in_browser_is_sent_on(bob, settings, next_url, expected):
 
 
 def test_a_phone_approves_and_the_desktop_signs_in_once_as_the_phones_user(
-    computer, bobs_phone, alice, settings
+    computer, bobs_phone, alice, settings, clock
 ):
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
@@ -158,7 +158,7 @@ def test_a_phone_approves_and_the_desktop_signs_in_once_as_the_phones_user(
     assert "Sign in to testserver on another screen?" in html
     assert "bob" in html and "Chrome on Windows" in html and "203.0.113.7" in html
     assert "which looks like the same network as this phone" in html
-    assert "0 seconds ago" in html
+    assert "0 seconds ago" in html  # the clock stands still here
     assert "If you did not just open this on a screen in front of you, deny." in html
     assert 'value="approve"' in html and 'value="deny"' in html
 
