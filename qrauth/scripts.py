@@ -182,10 +182,12 @@ if b ~= ARGV[1] then return {'forbidden'} end
 return {s, t, d or '', redis.call('PTTL', KEYS[1]), n or '', f, i or ''}
 """
 
-# The issuing browser gives up: pending, scanned, or approved but not collected.
+# The issuing browser gives up on an order not used yet: pending, scanned,
+# approved but not collected, or a phone waiting for the desktop.
 CANCEL = """
 local b, s = unpack(redis.call('HMGET', KEYS[1], 'b', 's'))
-if b ~= ARGV[1] or (s ~= 'p' and s ~= 's' and s ~= 'a') then return 0 end
+local open = s == 'p' or s == 's' or s == 'a' or s == 'q' or s == 'g'
+if b ~= ARGV[1] or not open then return 0 end
 redis.call('HSET', KEYS[1], 's', 'x')
 return 1
 """

@@ -142,3 +142,12 @@ def test_decide_needs_csrf(alice, phone):
     strict.force_login(alice)
     auth_code, _ = continue_on_the_phone(strict, phone)
     assert decide(strict, auth_code, "allow").status_code == 403
+
+
+def test_the_desktop_can_cancel_while_a_phone_waits(desktop, phone):
+    auth_code, token = continue_on_the_phone(desktop, phone)
+    desktop.post(reverse("qrauth_cancel", args=[auth_code]))
+    answer = status(phone, reverse("qrauth_handoff_wait", args=[token]))
+    assert (answer["state"], answer["hint"]) == ("failed", "cancelled")
+    finish(phone, token)
+    assert SESSION_KEY not in phone.session
