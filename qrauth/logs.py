@@ -17,8 +17,10 @@ __all__ = ["DJANGO_LOGGERS", "RedactScanTokens"]
 
 DJANGO_LOGGERS = ("django.request", "django.security.csrf", "django.server")
 
-# <order id>.<static code>, or <order id>.<elapsed>.<qr_auth_code>.
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{22}\.(?:[0-9]{1,5}\.[0-9a-f]{64}|[A-Za-z0-9_-]{22})")
+# <order id>.<static code> or <order id>.<elapsed>.<qr_auth_code>, and
+# anything near them (a client that mangled the URL still held the token):
+# an order-id-shaped segment, a dot, and the rest of that path segment.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{22}\.[^/\s?#]*")
 REDACTED = "<qrauth token>"
 
 

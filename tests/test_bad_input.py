@@ -15,8 +15,10 @@ through Django's test Client:
   use, stale, from the future, of a cancelled or replaced order, or a photo
   of a frame another phone scanned. Afterwards the real phone still
   finishes its sign-in.
-* ``next`` never sends a browser off-site, from any of the three views that
-  follow it (``qrauth_signin``, the hand-off scan POST, ``qrauth_collect``).
+* ``next`` never sends a browser off-site, from any of the views that follow
+  it (``qrauth_signin``, the hand-off scan POST, ``qrauth_collect``,
+  ``qrauth_step_up``), and a ``next`` Django would refuse to redirect to
+  falls back to the default instead of turning a sign-in into a 400.
 * qrauth's own log lines never carry a token or an order id.
 """
 
@@ -69,6 +71,8 @@ WINDOWS_CHROME = (
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 SCAN_VIEWS = ("qr_code_login", "qrauth_approve")
+# Hand-off with desktop confirmation (off here, as by default).
+CONFIRM_VIEWS = ("qrauth_handoff_decide", "qrauth_handoff_wait", "qrauth_handoff_finish")
 TOKEN_VIEWS = (
     *SCAN_VIEWS,
     "auth_qr_code",
@@ -76,10 +80,17 @@ TOKEN_VIEWS = (
     "qrauth_status",
     "qrauth_cancel",
     "qrauth_collect",
+    *CONFIRM_VIEWS,
 )
-PLAIN_VIEWS = ("qr_code_page", "invalid_auth_code", "qrauth_signin", "qrauth_approve_resume")
+PLAIN_VIEWS = (
+    "qr_code_page",
+    "invalid_auth_code",
+    "qrauth_signin",
+    "qrauth_approve_resume",
+    "qrauth_step_up",
+)
 # Segments that, in the place of a hand-off token, are another qrauth URL.
-ROUTED_SEGMENTS = {"signin", "approve", "invalid_code"}
+ROUTED_SEGMENTS = {"signin", "approve", "invalid_code", "step-up"}
 
 # What the test client's ALLOWED_HOSTS lets through, and some it does not (400).
 HOSTS = (
@@ -272,6 +283,7 @@ form_fields = st.fixed_dictionaries(
             st.sampled_from(["10", "99", "00", " 42 ", "٤٢"]), st.text(max_size=12)
         ),
         "next": next_values,
+        "password": st.one_of(st.just(ALICE_PASSWORD), st.text(max_size=20)),
     },
 )
 # The attacker's requests with a forged token: mostly what a browser sends.
@@ -286,33 +298,68 @@ def replace(text: str, index: int, char: str) -> str:
     return text[:index] + char + text[index + 1 :]
 
 
-def mutations(token: str, other_ids: Sequence[str]) -> st.SearchStrategy[str]:
-    """Near misses of ``token`` (a scan token or an order id): never it."""
-    index = st.integers(0, len(token) - 1)
+MUTATIONS = (
+    "flip",
+    "replace",
+    "truncate",
+    "extend",
+    "prefix",
+    "other order id",
+    "upper",
+    "lower",
+    "swapcase",
+    "trailing dot",
+    "leading dot",
+    "doubled",
+    "elapsed",
+    "no elapsed",
+)
+
+
+@st.composite
+def mutations(draw) -> dict:
+    """How to spoil a token, drawn apart from the token: the token is new in
+    every example, and what hypothesis draws must not depend on it."""
+    return {
+        "kind": draw(st.sampled_from(MUTATIONS)),
+        "at": draw(st.integers(0, 10**6)),
+        "bit": draw(st.integers(0, 7)),
+        "char": draw(st.characters(codec="utf-8")),
+        "text": draw(st.text(min_size=1, max_size=40)),
+        "elapsed": draw(
+            st.one_of(
+                st.integers(0, 10**6).map(str),
+                st.sampled_from(["-1", "+1", "01", " 1", "1 ", "1e3", "0x1", "١", ""]),
+                st.text(max_size=6),
+            )
+        ),
+    }
+
+
+def mutate(token: str, other_ids: Sequence[str], how: dict) -> str:
+    """A near miss of ``token`` (a scan token or an order id), never ``token``."""
+    kind, at = how["kind"], how["at"] % len(token)
     order_id, dot, rest = token.partition(".")
     parts = token.split(".")
-    elapsed = st.one_of(
-        st.integers(0, 10**6).map(str),
-        st.sampled_from(["-1", "+1", "01", " 1", "1 ", "1e3", "0x1", "١", ""]),
-        st.text(max_size=6),
-    )
-    options = [
-        st.builds(flip, st.just(token), index, st.integers(0, 7)),
-        st.builds(replace, st.just(token), index, st.characters(codec="utf-8")),
-        index.map(lambda n: token[:n]),
-        st.text(min_size=1, max_size=40).map(lambda s: token + s),
-        st.text(min_size=1, max_size=5).map(lambda s: s + token),
-        st.sampled_from(other_ids).map(lambda other: other + dot + rest),
-        st.sampled_from(
-            [token.upper(), token.lower(), token.swapcase(), token + ".", "." + token, token * 2]
-        ),
-    ]
-    if len(parts) == 3:  # a frame: another elapsed, or none
-        options.append(elapsed.map(lambda e: f"{parts[0]}.{e}.{parts[2]}"))
-        options.append(st.just(f"{parts[0]}.{parts[2]}"))
-    elif len(parts) == 2:  # a static code: an elapsed added
-        options.append(elapsed.map(lambda e: f"{parts[0]}.{e}.{parts[1]}"))
-    return st.one_of(options).filter(lambda forged: forged != token)
+    code = parts[-1]
+    forged = {
+        "flip": lambda: flip(token, at, how["bit"]),
+        "replace": lambda: replace(token, at, how["char"]),
+        "truncate": lambda: token[:at],
+        "extend": lambda: token + how["text"],
+        "prefix": lambda: how["text"][:5] + token,
+        "other order id": lambda: other_ids[how["at"] % len(other_ids)] + dot + rest,
+        "upper": token.upper,
+        "lower": token.lower,
+        "swapcase": token.swapcase,
+        "trailing dot": lambda: token + ".",
+        "leading dot": lambda: "." + token,
+        "doubled": lambda: token * 2,
+        # A frame gets another elapsed, a static code one added.
+        "elapsed": lambda: f"{order_id}.{how['elapsed']}.{code}",
+        "no elapsed": lambda: f"{order_id}.{code}",
+    }[kind]()
+    return forged if forged != token else token + "."
 
 
 # -- clients and requests -----------------------------------------------------------
@@ -596,6 +643,10 @@ def test_garbage_tokens_on_every_token_url_sign_nobody_in(world, qrauth_logs):
             assert response.status_code in (302, 400, 403, 404)
             if response.status_code == 302:
                 assert response["Location"] == INVALID
+        elif view in CONFIRM_VIEWS:  # desktop confirmation is off: 404, or to log in
+            assert response.status_code in (302, 400, 403, 404, 405)
+            if response.status_code == 302:
+                assert response["Location"].startswith((INVALID, "/accounts/login/"))
         else:  # only the issuing browser, with its exact order id, gets anything
             assert response.status_code in (400, 403, 404, 405)
         assert user_of(client) == signed_in
@@ -704,7 +755,7 @@ def test_forged_handoff_tokens_sign_nobody_in_and_the_code_still_works(
     clock.now += data.draw(st.integers(0, 5), label="seconds since the code appeared")
     token = handoff_token(desktop, order_id, data.draw(st.booleans(), label="static"))
     other = open_signin(Client())  # another live order, of the other flow
-    forged = data.draw(mutations(token, [other, tokens.new_secret()]), label="forged")
+    forged = mutate(token, [other, tokens.new_secret()], data.draw(mutations(), label="forged"))
     assert tokens.parse_scan_token(forged) is None
     attacker = Client() if data.draw(attackers) == "stranger" else browser_of(mallory)
     signed_in = user_of(attacker)
@@ -722,7 +773,7 @@ def test_forged_handoff_tokens_sign_nobody_in_and_the_code_still_works(
         assert response.status_code in (302, 400, 404, 405)
         if response.status_code == 302:
             assert response["Location"] == INVALID
-    forged_id = data.draw(mutations(order_id, [other]), label="forged order id")
+    forged_id = mutate(order_id, [other], data.draw(mutations(), label="forged order id"))
     for view in ("auth_qr_code", "qrauth_status", "qrauth_cancel"):
         method = "POST" if view == "qrauth_cancel" else "GET"
         assert check(send(desktop, method, url(view, forged_id))).status_code == 404
@@ -747,7 +798,7 @@ def test_forged_approve_tokens_sign_nobody_in_and_claim_nothing(
     clock.now += data.draw(st.integers(0, 5), label="seconds since the code appeared")
     token = approve_token(computer, order_id, data.draw(st.booleans(), label="static"))
     other = open_handoff(desktop)  # another live order, of the other flow
-    forged = data.draw(mutations(token, [other, tokens.new_secret()]), label="forged")
+    forged = mutate(token, [other, tokens.new_secret()], data.draw(mutations(), label="forged"))
     assert tokens.parse_scan_token(forged) is None
     who = data.draw(st.sampled_from(["stranger", "mallory", "bob"]), label="attacker")
     attacker = {"stranger": Client(), "mallory": browser_of(mallory), "bob": bobs_phone}[who]
@@ -766,7 +817,7 @@ def test_forged_approve_tokens_sign_nobody_in_and_claim_nothing(
         assert response.status_code in (302, 400, 404, 405)
         if response.status_code == 302:
             assert response["Location"] == INVALID
-    forged_id = data.draw(mutations(order_id, [other]), label="forged order id")
+    forged_id = mutate(order_id, [other], data.draw(mutations(), label="forged order id"))
     for view in ("qrauth_signin_picture", "qrauth_status", "qrauth_cancel", "qrauth_collect"):
         method = "GET" if view in ("qrauth_signin_picture", "qrauth_status") else "POST"
         assert check(send(computer, method, url(view, forged_id))).status_code == 404
@@ -1000,6 +1051,19 @@ def test_collect_never_redirects_off_site(next_url, approved, bob, bobs_phone):
         assert response.status_code == 200
         assert_safe_next_in_form(response)
         assert user_of(computer) is None
+
+
+@settings(FUZZ, max_examples=50)
+@given(next_url=next_values, where=st.sampled_from(["form", "query"]))
+def test_step_up_never_redirects_off_site(next_url, where, alice):
+    browser = browser_of(alice)
+    query = {"next": next_url} if where == "query" else {}
+    assert_safe_next_in_form(check(browser.get(reverse("qrauth_step_up"), query)))
+    path = reverse("qrauth_step_up") + ("?" + urlencode(query) if query else "")
+    fields = {"password": ALICE_PASSWORD, **({"next": next_url} if where == "form" else {})}
+    response = check(browser.post(path, fields))
+    assert response.status_code == 302
+    assert user_of(browser) == str(alice.pk)
 
 
 @pytest.mark.parametrize("view", ["qrauth_signin", "qr_code_login", "qrauth_collect"])
