@@ -97,6 +97,10 @@ def claimer_digest(request: HttpRequest) -> str:
     secret = request.session.get(_CLAIMER_KEY)
     if not secret:
         secret = request.session[_CLAIMER_KEY] = tokens.new_secret()
+    return _claimer_of(secret)
+
+
+def _claimer_of(secret: str) -> str:
     return tokens.keyed_hash("claimer", secret)
 
 
@@ -104,7 +108,7 @@ def existing_claimer_digest(request: HttpRequest) -> str | None:
     """``claimer_digest`` of a session that has one; None, and no session
     write, for any other."""
     secret = request.session.get(_CLAIMER_KEY)
-    return tokens.keyed_hash("claimer", secret) if secret else None
+    return _claimer_of(secret) if secret else None
 
 
 def is_claimer(request: HttpRequest, claimer: str) -> bool:
@@ -112,7 +116,7 @@ def is_claimer(request: HttpRequest, claimer: str) -> bool:
     secret = request.session.get(_CLAIMER_KEY)
     if not secret or not claimer:
         return False
-    return hmac.compare_digest(tokens.keyed_hash("claimer", secret).encode(), claimer.encode())
+    return hmac.compare_digest(_claimer_of(secret).encode(), claimer.encode())
 
 
 def _voucher(scan_token: str) -> str:

@@ -9,7 +9,7 @@ from django.test import Client
 from qrauth import signals, store
 
 from . import redis_servers
-from .helpers import browser_of
+from .helpers import browser_of, hand_clock
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +105,26 @@ def sent():
     yield received
     for name, receiver in receivers.items():
         getattr(signals, name).disconnect(receiver)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Wall-clock seconds as qrauth sees them (order ages, frames), standing
+    still unless the test moves them: ``clock.now += 13``."""
+    return hand_clock(monkeypatch, "now", 1_800_000_000)
+
+
+@pytest.fixture
+def bob(db):
+    return get_user_model().objects.create_user("bob", password="bob-password")
+
+
+@pytest.fixture
+def own_server(settings):
+    """A redis-server of this test's own, that the test may stop and start."""
+    server = redis_servers.RedisServer().start()
+    settings.AUTH_QR_CODE_REDIS_CLIENT_FACTORY = None
+    settings.AUTH_QR_CODE_REDIS_URL = server.url
+    yield server
+    server.cleanup()
+    store.reset_client()

@@ -13,17 +13,11 @@ from django.urls import reverse
 
 from qrauth import store, tokens
 
-from .helpers import browser_of, hand_clock, open_qr_page
+from .helpers import browser_of, open_qr_page
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
 INVALID = reverse("invalid_auth_code")
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Wall-clock seconds as qrauth sees them (order ages, frames)."""
-    return hand_clock(monkeypatch, "now", 1_800_000_000)
 
 
 def status(browser: Client, auth_code: str) -> dict:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from qrauth import store, tokens
 from qrauth.qr import render_png
 
-from .helpers import browser_of, decode_png, hand_clock
+from .helpers import browser_of, decode_png
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
@@ -36,16 +36,6 @@ IPHONE_SAFARI = (
 def no_superusers(request, user, flow) -> bool:
     """A site's AUTH_QR_CODE_USER_POLICY: superusers sign in with a password."""
     return not user.is_superuser
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return hand_clock(monkeypatch, "now", 1_800_000_000)
-
-
-@pytest.fixture
-def bob(db):
-    return get_user_model().objects.create_user("bob", password="bob-password")
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 
 from qrauth import store, tokens
 
-from .helpers import browser_of, hand_clock
+from .helpers import browser_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
@@ -511,17 +511,6 @@ def finish_approve(phone: Client, computer: Client, order_id: str, token: str, u
 
 
 # -- fixtures -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The store's clock stands still unless a test moves it."""
-    return hand_clock(monkeypatch, "now", 1_800_000_000)
-
-
-@pytest.fixture
-def bob(db):
-    return get_user_model().objects.create_user("bob", password="bob-password")
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from urllib.request import HTTPCookieProcessor
 
 import pytest
 import redis
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 from redis.cluster import RedisCluster
@@ -63,11 +62,6 @@ def store_uses(client) -> Iterator:
         redis_servers.use_client(None)
         store.reset_client()
         client.close()
-
-
-@pytest.fixture
-def bob(db):
-    return get_user_model().objects.create_user("bob", password="bob-password")
 
 
 @pytest.fixture

@@ -19,19 +19,6 @@ pytestmark = pytest.mark.django_db
 INVALID = reverse("invalid_auth_code")
 
 
-@pytest.fixture
-def own_server(settings):
-    """A redis-server of this test's own, restarted by the test."""
-    from qrauth import store
-
-    server = RedisServer().start()
-    settings.AUTH_QR_CODE_REDIS_CLIENT_FACTORY = None
-    settings.AUTH_QR_CODE_REDIS_URL = server.url
-    yield server
-    server.cleanup()
-    store.reset_client()
-
-
 def restart(server: RedisServer) -> None:
     server.stop()
     server.start()

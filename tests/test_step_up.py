@@ -7,17 +7,10 @@ from django.contrib.auth.signals import user_login_failed
 from django.test import Client
 from django.urls import reverse
 
-from .helpers import hand_clock
-
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
 QR_PAGE = reverse("qr_code_page")
 STEP_UP = reverse("qrauth_step_up")
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return hand_clock(monkeypatch, "now", 1_800_000_000)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django.urls import reverse
 from qrauth import store, tokens
 
 from .helpers import hand_clock
-from .redis_servers import RedisServer, free_port, silent_server
+from .redis_servers import free_port, silent_server
 
 pytestmark = pytest.mark.django_db
 
@@ -22,17 +22,6 @@ pytestmark = pytest.mark.django_db
 def clock(monkeypatch):
     """The circuit breaker's monotonic clock, moved by hand."""
     return hand_clock(monkeypatch, "_clock", 1000.0)
-
-
-@pytest.fixture
-def own_server(settings):
-    """A redis-server of this test's own, that the test may stop and start."""
-    server = RedisServer().start()
-    settings.AUTH_QR_CODE_REDIS_CLIENT_FACTORY = None
-    settings.AUTH_QR_CODE_REDIS_URL = server.url
-    yield server
-    server.cleanup()
-    store.reset_client()
 
 
 def unknown_scan_path() -> str:

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth import authenticate
+from django.contrib import messages
+from django.contrib.auth import authenticate, login
 from django.http import (
     Http404,
     HttpRequest,
@@ -41,6 +42,7 @@ __all__ = [
     "qr_picture",
     "redirect_after",
     "safe_next",
+    "sign_in",
     "start_order",
 ]
 
@@ -153,6 +155,19 @@ def authenticate_order(request: HttpRequest, order: store.Order) -> Any:
     if user is None or getattr(user, "backend", None) != BACKEND:
         return None
     return user if str(user.pk) == order.user_id else None
+
+
+def sign_in(
+    request: HttpRequest, user: Any, order: store.Order, flow: str, default: str, told: str = ""
+) -> HttpResponse:
+    """Log ``user`` in on this device (a new session), say so (``told``, as a
+    Django message), log and signal it, and go on to ``next`` or ``default``."""
+    login(request, user)
+    if told:
+        messages.success(request, told, fail_silently=True)
+    logger.info("qrauth: order %s signed in a device", order.ref)
+    signals.signed_in.send(sender=flow, request=request, user=user, order_ref=order.ref)
+    return redirect_after(request, default)
 
 
 def display_name(user: Any) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
@@ -24,7 +23,7 @@ from ..conf import settings
 from ..devices import client_ip, describe_user_agent
 from ..messages import HANDOFF_PHONE, outcome
 from ..policy import HANDOFF, requires_flow
-from .common import authenticate_order, protected, protected_json, redirect_after
+from .common import authenticate_order, protected, protected_json, sign_in
 
 __all__ = ["ask_desktop", "handoff_decide", "handoff_finish", "handoff_wait"]
 
@@ -119,10 +118,7 @@ def handoff_finish(request: HttpRequest, auth_code: str) -> HttpResponse:
     user = authenticate_order(request, order)
     if user is None:  # the backend logged and signalled why
         return redirect("invalid_auth_code")
-    login(request, user)
-    logger.info("qrauth: order %s signed in a device", order.ref)
-    signals.signed_in.send(sender=FLOW, request=request, user=user, order_ref=order.ref)
-    return redirect_after(request, settings.REDIRECT_URL)
+    return sign_in(request, user, order, FLOW, settings.REDIRECT_URL)
 
 
 _DECISIONS = {"allow": True, "deny": False}

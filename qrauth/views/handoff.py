@@ -12,7 +12,6 @@ import logging
 
 from django.conf import settings as django_settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
@@ -37,6 +36,7 @@ from .common import (
     qr_picture,
     redirect_after,
     safe_next,
+    sign_in,
     start_order,
 )
 from .confirm import ask_desktop
@@ -151,11 +151,8 @@ def _confirm(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> Ht
     user = authenticate_order(request, order)
     if user is None:
         return redirect("invalid_auth_code")  # the backend said why
-    login(request, user)
-    messages.success(request, _("You are now signed in on this device."), fail_silently=True)
-    logger.info("qrauth: order %s signed in a device", order.ref)
-    signals.signed_in.send(sender=FLOW, request=request, user=user, order_ref=order.ref)
-    return redirect_after(request, settings.REDIRECT_URL)
+    told = _("You are now signed in on this device.")
+    return sign_in(request, user, order, FLOW, settings.REDIRECT_URL, told)
 
 
 def _decline(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> HttpResponse:

@@ -13,8 +13,6 @@ import logging
 import secrets
 
 from django.conf import settings as django_settings
-from django.contrib import messages
-from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -34,6 +32,7 @@ from .common import (
     qr_picture,
     redirect_after,
     safe_next,
+    sign_in,
     start_order,
 )
 
@@ -119,8 +118,5 @@ def collect_signin(request: HttpRequest, auth_code: str) -> HttpResponse:
         refused = outcome("failed", "refused", flow=FLOW)
         return _page(request, auth_code, refused, http_status=403)
     binding.forget_order(request, FLOW)
-    login(request, user)
-    messages.success(request, _("You are signed in."), fail_silently=True)
-    logger.info("qrauth: order %s signed in its browser", order.ref)
-    signals.signed_in.send(sender=FLOW, request=request, user=user, order_ref=order.ref)
-    return redirect_after(request, django_settings.LOGIN_REDIRECT_URL)
+    default = django_settings.LOGIN_REDIRECT_URL
+    return sign_in(request, user, order, FLOW, default, _("You are signed in."))
