@@ -1,4 +1,6 @@
-"""Setup: one user and many open orders, each issued to its own signed-in session.
+"""Setup: many open orders, each issued to its own user's signed-in session
+(as many waiting screens are many people: qrauth's rate limits stay at
+their defaults).
 
 Orders are issued through qrauth's own QR page view, with Django's test
 Client in-process, which is much faster than going over HTTP and goes
@@ -42,11 +44,13 @@ def issue_orders(count: int) -> list[Poll]:
 
     setup_test_environment()  # so that responses carry their template context
     call_command("migrate", verbosity=0)
-    user = get_user_model().objects.create_user("bench")
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"bench-{n}") for n in range(count)
+    )
     # One transaction: a commit (and its fsync) per session write would make
     # setup take longer than the measurements.
     with transaction.atomic():
-        polls = [_issue(user) for _ in range(count)]
+        polls = [_issue(user) for user in users]
     connections.close_all()
     _store_bare_keys(polls)
     return polls

@@ -45,6 +45,20 @@ def _proxies(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _rate(value: Any) -> bool:
+    # (count, seconds): at most ``count`` in any fixed window of ``seconds``.
+    if value is None:
+        return True
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        return False
+    count, window = value
+    return _positive_int(count) and _lifetime(window)
+
+
+def _interval(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 60
+
+
 def _optional_str(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
@@ -74,6 +88,8 @@ def _key_prefix(value: Any) -> bool:
     return _non_empty_str(value) and "{" not in value and "}" not in value
 
 
+_RATE = "None (no limit) or (count, seconds): two whole numbers, seconds at most 86400"
+
 # name: (default, validator, what a valid value looks like)
 _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "EXPIRATION_TIME": (300, _lifetime, "a whole number of seconds from 1 to 86400"),
@@ -99,6 +115,11 @@ _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
         _proxies,
         "a number of proxies (0 or more) or a dotted path to a callable(request)",
     ),
+    "ORDERS_PER_SESSION": ((10, 60), _rate, _RATE),
+    "ORDERS_PER_USER": ((20, 600), _rate, _RATE),
+    "APPROVE_ORDERS_PER_IP": ((60, 60), _rate, _RATE),
+    "SCAN_FAILURES_PER_IP": ((30, 300), _rate, _RATE),
+    "STATUS_INTERVAL": (0.5, _interval, "a number of seconds from 0 (no limit) to 60"),
 }
 
 DEFAULTS: dict[str, Any] = {name: spec[0] for name, spec in _SPEC.items()}

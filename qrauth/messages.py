@@ -81,6 +81,8 @@ MESSAGES = {
     (_ANY, "failed", "unavailable"): _(
         "Sign-in with a code is unavailable right now. Try again soon."
     ),
+    # A poll sooner than AUTH_QR_CODE_STATUS_INTERVAL; the order is unchanged.
+    (_ANY, "pending", "slow_down"): _("Checking less often for a moment; the code still works."),
 }
 
 _PHONE_SYSTEMS = ("iOS", "Android")

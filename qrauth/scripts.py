@@ -18,6 +18,8 @@ An order is a hash with one-letter fields (an open order stays well under
     k  hand-off: the issuing session's key, sealed
     r  approve: the requesting browser    i  the IP address of the other device
     n  approve: the number to match       c  the claiming session's digest
+    l  the issuing browser's last status poll, ms
+    y  hand-off: the waiting phone's last status poll, ms
 
 Bindings and claims are compared inside Redis. Both sides are HMAC digests
 the client cannot steer byte by byte, so the comparison's timing leaks
@@ -103,13 +105,35 @@ redis.call('HSET', KEYS[1], 's', ARGV[2])
 return 1
 """
 
+
+def _slow_down(field: str) -> str:
+    """Refuse a poll that comes sooner than the minimum interval after the
+    last one let through; ``field`` keeps when that was. ARGV[2]: now in
+    milliseconds, ARGV[3]: the interval (0: no limit). A poll from a server
+    whose clock is behind (now before the last poll) is let through."""
+    return f"""
+local gap = tonumber(ARGV[3])
+if gap > 0 then
+  local since = tonumber(ARGV[2]) - tonumber(redis.call('HGET', KEYS[1], '{field}') or 0)
+  if since >= 0 and since < gap then return {{'slow_down', gap - since}} end
+  redis.call('HSET', KEYS[1], '{field}', ARGV[2])
+end
+"""
+
+
 # The claiming phone's own poll (hand-off with desktop confirmation).
-CLAIMER_STATUS = """
+# ARGV: claimer digest, now (ms), interval (ms).
+CLAIMER_STATUS = (
+    """
 local c, s = unpack(redis.call('HMGET', KEYS[1], 'c', 's'))
 if not s then return false end
 if c ~= ARGV[1] then return {'forbidden'} end
+"""
+    + _slow_down("y")
+    + """
 return {s, redis.call('PTTL', KEYS[1])}
 """
+)
 
 # The claiming phone takes the sign-in the desktop allowed, once.
 FINISH = (
@@ -173,14 +197,20 @@ redis.call('HSET', KEYS[1], 's', 'r')
 return 1
 """
 
-# One round trip for the issuing browser's poll.
-STATUS = """
+# The issuing browser's poll, one round trip. ARGV: binding digest, now
+# (ms), the minimum interval between polls (ms).
+STATUS = (
+    """
 local b, s, t, d, n, f, i = unpack(
   redis.call('HMGET', KEYS[1], 'b', 's', 't', 'd', 'n', 'f', 'i'))
 if not s then return false end
 if b ~= ARGV[1] then return {'forbidden'} end
+"""
+    + _slow_down("l")
+    + """
 return {s, t, d or '', redis.call('PTTL', KEYS[1]), n or '', f, i or ''}
 """
+)
 
 # The issuing browser gives up on an order not used yet: pending, scanned,
 # approved but not collected, or a phone waiting for the desktop.
@@ -190,4 +220,13 @@ local open = s == 'p' or s == 's' or s == 'a' or s == 'q' or s == 'g'
 if b ~= ARGV[1] or not open then return 0 end
 redis.call('HSET', KEYS[1], 's', 'x')
 return 1
+"""
+
+# A rate limit's counter: one more in a fixed window of ARGV[1] seconds that
+# starts with the first. Returns the count so far and the seconds the window
+# has left. One key, one call: two requests cannot both take the last place.
+HIT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('TTL', KEYS[1])}
 """

@@ -38,7 +38,9 @@ __all__ = [
     "finish_order",
     "Collected",
     "Decision",
+    "Limit",
     "Order",
+    "OverLimit",
     "Status",
     "StoreUnavailable",
     "cancel_order",
@@ -47,6 +49,8 @@ __all__ = [
     "decide_order",
     "decline_order",
     "get_redis",
+    "hit",
+    "Issue",
     "issue_approve_order",
     "issue_order",
     "mint_static_code",
@@ -84,6 +88,28 @@ _DEVICE_MAX = 80
 
 class StoreUnavailable(Exception):
     """Redis cannot be reached now; the caller answers 503."""
+
+
+class OverLimit(Exception):
+    """A rate limit said no; the caller answers 429. ``retry_after``: the
+    seconds until the same request would be let through."""
+
+    def __init__(self, retry_after: float, limit: str = "") -> None:
+        super().__init__(f"over the limit {limit or 'of polls'}; retry in {retry_after} s")
+        self.retry_after = retry_after
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``count`` requests of one ``name`` by one ``who`` (a session
+    key, a user id, an IP address) in a fixed window of ``window`` seconds."""
+
+    name: str
+    who: str = field(repr=False)  # a session key is a credential: never logged
+    count: int
+    window: int
+    shown: str = ""  # what a log line may say of ``who`` (an address, a user id)
 
 
 @dataclass(frozen=True)
@@ -267,6 +293,74 @@ def _run(source: str, order_id: str, *args: Any) -> Any:
     return _breaker.call(lambda: _script(source)(keys=[key], args=list(args)))
 
 
+Call = tuple[str, str, list[Any]]  # a script's source, its one key, its arguments
+
+
+def _run_all(calls: list[Call]) -> list[Any]:
+    """Run scripts on keys of different hash slots, in one round trip on a
+    single Redis (a pipeline, not a transaction: each script is atomic on
+    its own). A cluster client gets one call each."""
+    return _breaker.call(lambda: _pipelined(get_redis(), calls))
+
+
+def _pipelined(client: Any, calls: list[Call]) -> list[Any]:
+    if not isinstance(client, redis.Redis):
+        return [_script(source)(keys=[key], args=args) for source, key, args in calls]
+
+    pipe = client.pipeline(transaction=False)
+    for source, key, args in calls:
+        pipe.evalsha(_script(source).sha, 1, key, *args)
+    results = pipe.execute(raise_on_error=False)
+    for index, result in enumerate(results):
+        if isinstance(result, redis.exceptions.NoScriptError):  # a restarted Redis
+            source, key, args = calls[index]
+            results[index] = _script(source)(keys=[key], args=args)
+        elif isinstance(result, Exception):
+            raise result
+    return results
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds, for the minimum interval between polls."""
+    return int(time.time() * 1000)
+
+
+# -- rate limits --------------------------------------------------------------
+
+
+def limit_key(limit: Limit) -> str:
+    """A limit's counter: keyed by a hash, so Redis holds no session key or IP."""
+    who = tokens.keyed_hash(f"limit.{limit.name}", limit.who)
+    return f"{settings.KEY_PREFIX}:limit:{limit.name}:{{{who}}}"
+
+
+def _hit_call(limit: Limit) -> Call:
+    return (scripts.HIT, limit_key(limit), [limit.window])
+
+
+def _check_hits(limits: list[Limit], counts: list[Any]) -> None:
+    """Raise OverLimit for the limit whose window ends last, if any is full."""
+    over = []
+    for limit, (count, seconds_left) in zip(limits, counts, strict=True):
+        if int(count) <= limit.count:
+            continue
+        if int(count) == limit.count + 1:  # once a window, not once a request
+            logger.warning(
+                "qrauth: rate limit %s reached%s; refusing for %s s",
+                limit.name,
+                f" by {limit.shown}" if limit.shown else "",
+                seconds_left,
+            )
+        over.append((max(int(seconds_left), 1), limit.name))
+    if over:
+        raise OverLimit(*max(over))
+
+
+def hit(limit: Limit) -> None:
+    """Count one more of ``limit``; raise OverLimit when that is one too many."""
+    _check_hits([limit], _run_all([_hit_call(limit)]))
+
+
 # -- orders -------------------------------------------------------------------
 
 
@@ -304,30 +398,63 @@ def _order(order_id: str, values: Any) -> Order | None:
     )
 
 
-def _issue(order_id: str, fields: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class Issue:
+    """What comes with storing a new order: the browser's previous order of
+    the flow to cancel, (order id, binding digest), and the limits to count."""
+
+    replaces: tuple[str, str] | None = None
+    limits: list[Limit] = field(default_factory=list)
+
+
+def _issue(order_id: str, fields: dict[str, Any], issue: Issue) -> None:
+    """All in one round trip: cancel the previous order, count the limits,
+    store the order. Over a limit, the order is deleted again (a second
+    round trip, only then) and OverLimit raised."""
     flat = [item for pair in fields.items() for item in pair]
-    _run(scripts.ISSUE, order_id, settings.EXPIRATION_TIME, *flat)
+    calls = [_hit_call(limit) for limit in issue.limits]
+    if issue.replaces:
+        previous, previous_binding = issue.replaces
+        calls.append((scripts.CANCEL, order_key(previous), [previous_binding]))
+    calls.append((scripts.ISSUE, order_key(order_id), [settings.EXPIRATION_TIME, *flat]))
+    counts = _run_all(calls)[: len(issue.limits)]
+    try:
+        _check_hits(issue.limits, counts)
+    except OverLimit:
+        _breaker.call(lambda: get_redis().delete(order_key(order_id)))
+        raise
 
 
 def issue_order(
-    order_id: str, user_id: Any, auth_digest: str, binding_digest: str, issuer: str
+    order_id: str,
+    user_id: Any,
+    auth_digest: str,
+    binding_digest: str,
+    issuer: str,
+    issue: Issue = Issue(),
 ) -> None:
     """Store a new pending hand-off order that lives EXPIRATION_TIME seconds.
 
     ``issuer`` is the issuing browser's session key, sealed (see binding.py).
     """
     fields = {"f": HANDOFF, "s": PENDING, "u": str(user_id), "a": auth_digest}
-    _issue(order_id, {**fields, "b": binding_digest, "t": now(), "k": issuer})
+    _issue(order_id, {**fields, "b": binding_digest, "t": now(), "k": issuer}, issue)
 
 
 def issue_approve_order(
-    order_id: str, binding_digest: str, requester: str, requester_ip: str, number: str
+    order_id: str,
+    binding_digest: str,
+    requester: str,
+    requester_ip: str,
+    number: str,
+    issue: Issue = Issue(),
 ) -> None:
     """Store a new pending approve order: an anonymous browser, described by
     ``requester`` and ``requester_ip``, asks a signed-in phone to sign it in.
     ``number`` is what the phone must type ("" for no number matching)."""
     fields = {"f": APPROVE, "s": PENDING, "b": binding_digest, "t": now()}
-    _issue(order_id, {**fields, "r": requester[:_DEVICE_MAX], "i": requester_ip, "n": number})
+    requester = requester[:_DEVICE_MAX]
+    _issue(order_id, {**fields, "r": requester, "i": requester_ip, "n": number}, issue)
 
 
 def mint_static_code(order_id: str, binding_digest: str, user_id: Any = "") -> bool:
@@ -380,14 +507,28 @@ def desktop_decides(order_id: str, binding_digest: str, allow: bool) -> bool:
     return bool(_run(scripts.DESKTOP_DECIDE, order_id, binding_digest, state))
 
 
-def claimer_status(order_id: str, claimer: str) -> tuple[str, float] | None:
-    """(state, seconds left) for the phone that claimed the order; None when
-    gone; raises LookupError for any other session."""
-    values = _run(scripts.CLAIMER_STATUS, order_id, claimer)
+def _poll(source: str, order_id: str, digest: str) -> Any:
+    """Run a status script: None when the order is gone; LookupError when
+    ``digest`` is not the poller's it wants; OverLimit when polled too soon."""
+    interval = round(settings.STATUS_INTERVAL * 1000)
+    values = _run(source, order_id, digest, now_ms(), interval)
     if values is None:
         return None
-    if _text(values[0]) == "forbidden":
-        raise LookupError("not this session's claim")
+    answer = _text(values[0])
+    if answer == "forbidden":
+        raise LookupError("not this browser's order")
+    if answer == "slow_down":
+        raise OverLimit(int(values[1]) / 1000)
+    return values
+
+
+def claimer_status(order_id: str, claimer: str) -> tuple[str, float] | None:
+    """(state, seconds left) for the phone that claimed the order; None when
+    gone; raises LookupError for any other session, OverLimit for a poll
+    sooner than STATUS_INTERVAL after the last."""
+    values = _poll(scripts.CLAIMER_STATUS, order_id, claimer)
+    if values is None:
+        return None
     return _text(values[0]), max(int(values[1]), 0) / 1000
 
 
@@ -478,12 +619,11 @@ class Status:
 
 def order_status(order_id: str, binding_digest: str) -> Status | None:
     """The issuing browser's view of its order, in one round trip. None when
-    the order is gone (expired); raises LookupError for another browser."""
-    values = _run(scripts.STATUS, order_id, binding_digest)
+    the order is gone (expired); raises LookupError for another browser,
+    OverLimit for a poll sooner than STATUS_INTERVAL after the last."""
+    values = _poll(scripts.STATUS, order_id, binding_digest)
     if values is None:
         return None
-    if _text(values[0]) == "forbidden":
-        raise LookupError("not this browser's order")
     state, created, device, pttl, number, flow, address = (_text(v) for v in values)
     expires_in = max(int(pttl), 0) / 1000
     return Status(state, int(created), device, expires_in, number, flow, address)

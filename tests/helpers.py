@@ -54,3 +54,29 @@ def scan(desktop: Client) -> str:
     response = desktop.get(reverse("auth_qr_code", args=[auth_code]))
     assert response.status_code == 200
     return urlsplit(decode_png(response.content)).path
+
+
+def everything_in_redis(client) -> str:
+    """Every key Redis holds, and every field and value of the hashes (the
+    orders) and every value of the strings (rate-limit counters), as one text."""
+    parts = []
+    for key in client.scan_iter():
+        parts.append(key.decode())
+        if client.type(key) == b"hash":
+            for field, value in client.hgetall(key).items():
+                parts += [field.decode(), value.decode()]
+        else:
+            parts.append(client.get(key).decode())
+    return "\n".join(parts)
+
+
+def forget_rate_limits() -> None:
+    """Delete every rate-limit counter, so that a test sending many requests
+    from one address (hypothesis, example after example) meets the limits
+    afresh each time, as the first visitor from that address would."""
+    from qrauth import store
+    from qrauth.conf import settings
+
+    client = store.get_redis()
+    for key in client.scan_iter(match=f"{settings.KEY_PREFIX}:limit:*"):
+        client.delete(key)

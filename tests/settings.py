@@ -71,3 +71,8 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 AUTH_QR_CODE_REDIS_CLIENT_FACTORY = "tests.redis_servers.current_client"
+
+# Most tests poll a status many times without moving any clock; the minimum
+# interval between polls has tests of its own (tests/test_limits.py), which
+# turn it on. The other limits stay at their defaults.
+AUTH_QR_CODE_STATUS_INTERVAL = 0

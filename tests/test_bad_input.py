@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 
 from qrauth import store, tokens
 
-from .helpers import browser_of
+from .helpers import browser_of, forget_rate_limits
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
@@ -623,6 +623,7 @@ def test_garbage_tokens_on_every_token_url_sign_nobody_in(world, qrauth_logs):
         body=st.none() | raw_bodies,
     )
     def garbage(who, view, token, method, headers, fields, body):
+        forget_rate_limits()  # each example as the first from its address
         client = world.client(who)
         signed_in = user_of(client)
         response = send(client, method, url(view, token), fields, headers, body)
@@ -656,6 +657,7 @@ def test_raw_bytes_nul_and_huge_paths_are_4xx_at_worst(world, qrauth_logs):
         method=st.sampled_from(METHODS),
     )
     def raw(who, prefix, segment, suffix, method):
+        forget_rate_limits()  # each example as the first from its address
         client = world.client(who)
         signed_in = user_of(client)
         check(send(client, method, prefix + segment + suffix))
@@ -679,6 +681,7 @@ def test_raw_bytes_nul_and_huge_paths_are_4xx_at_worst(world, qrauth_logs):
 def test_the_urls_without_a_code_take_any_method_header_and_query(
     view, who, method, headers, query, cookie, alice, bob, qrauth_logs
 ):
+    forget_rate_limits()  # each example as the first from its address
     client = Client() if who == "anonymous" else browser_of(alice if who == "alice" else bob)
     if cookie is not None and who == "anonymous":  # a signed-in browser keeps its session
         headers = {**headers, "HTTP_COOKIE": cookie}
@@ -704,6 +707,7 @@ def test_the_urls_without_a_code_take_any_method_header_and_query(
     image_format=st.sampled_from(["png", "svg", "gif", ""]),
 )
 def test_any_host_header_is_a_page_or_a_400(host, image_format, alice):
+    forget_rate_limits()  # each example as the first from its address
     with override_settings(ALLOWED_HOSTS=["*"]):
         any_host_answers(host, image_format, alice)
 
@@ -739,6 +743,7 @@ attackers = st.sampled_from(["stranger", "mallory"])
 def test_forged_handoff_tokens_sign_nobody_in_and_the_code_still_works(
     data, desktop, alice, mallory, clock, qrauth_logs
 ):
+    forget_rate_limits()  # each example as the first from its address
     qrauth_logs.clear()
     order_id = open_handoff(desktop)
     clock.now += data.draw(st.integers(0, 5), label="seconds since the code appeared")
@@ -781,6 +786,7 @@ def test_forged_handoff_tokens_sign_nobody_in_and_the_code_still_works(
 def test_forged_approve_tokens_sign_nobody_in_and_claim_nothing(
     data, desktop, bob, bobs_phone, mallory, clock, qrauth_logs
 ):
+    forget_rate_limits()  # each example as the first from its address
     qrauth_logs.clear()
     computer = Client(HTTP_USER_AGENT=WINDOWS_CHROME)
     order_id = open_signin(computer)
@@ -849,6 +855,7 @@ def test_handoff_tokens_out_of_place_sign_nobody_in(
     clock,
     qrauth_logs,
 ):
+    forget_rate_limits()  # each example as the first from its address
     qrauth_logs.clear()
     order_id = open_handoff(desktop)
     frame_only = case in ("stale", "future", "photo after scan")
@@ -903,6 +910,7 @@ def test_handoff_tokens_out_of_place_sign_nobody_in(
 def test_approve_tokens_out_of_place_sign_nobody_in(
     case, static, delay, methods, action, who, desktop, bob, bobs_phone, mallory, clock, qrauth_logs
 ):
+    forget_rate_limits()  # each example as the first from its address
     qrauth_logs.clear()
     computer = Client(HTTP_USER_AGENT=WINDOWS_CHROME)
     order_id = open_signin(computer)
@@ -966,6 +974,7 @@ def test_any_requesting_browser_shows_safely_on_the_approving_phone(
 ):
     """The phone shows the other browser's kind and address (REMOTE_ADDR, which
     a proxy may fill from X-Forwarded-For): any text, escaped, never a 5xx."""
+    forget_rate_limits()  # each example as the first from its address
     computer = Client()
     signin = check(computer.get(reverse("qrauth_signin"), **requester))
     order_id = signin.context["auth_code"]
@@ -994,6 +1003,7 @@ def assert_safe_next_in_form(response) -> None:
 @settings(FUZZ, max_examples=100)
 @given(next_url=next_values)
 def test_a_signed_in_browser_at_signin_is_never_sent_off_site(next_url, bob):
+    forget_rate_limits()  # each example as the first from its address
     response = check(browser_of(bob).get(reverse("qrauth_signin"), {"next": next_url}))
     assert response.status_code == 302
     assert response["Location"] in (iri_to_uri(next_url.strip()), LOGIN_REDIRECT)
@@ -1008,6 +1018,7 @@ def test_a_signed_in_browser_at_signin_is_never_sent_off_site(next_url, bob):
     action=st.sampled_from(["", "decline"]),
 )
 def test_the_handoff_scan_post_never_redirects_off_site(next_url, where, action, desktop, alice):
+    forget_rate_limits()  # each example as the first from its address
     order_id = open_handoff(desktop)
     path = url("qr_code_login", frame_of(desktop, order_id))
     phone = Client()
@@ -1026,6 +1037,7 @@ def test_the_handoff_scan_post_never_redirects_off_site(next_url, where, action,
 @settings(FUZZ, max_examples=50)
 @given(next_url=next_values, approved=st.booleans())
 def test_collect_never_redirects_off_site(next_url, approved, bob, bobs_phone):
+    forget_rate_limits()  # each example as the first from its address
     computer = Client()
     page = check(computer.get(reverse("qrauth_signin"), {"next": next_url}))
     assert_safe_next_in_form(page)
@@ -1045,6 +1057,7 @@ def test_collect_never_redirects_off_site(next_url, approved, bob, bobs_phone):
 @settings(FUZZ, max_examples=50)
 @given(next_url=next_values, where=st.sampled_from(["form", "query"]))
 def test_step_up_never_redirects_off_site(next_url, where, alice):
+    forget_rate_limits()  # each example as the first from its address
     browser = browser_of(alice)
     query = {"next": next_url} if where == "query" else {}
     assert_safe_next_in_form(check(browser.get(reverse("qrauth_step_up"), query)))

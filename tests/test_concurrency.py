@@ -4,7 +4,8 @@ Twenty browsers POST the same code at the same moment; exactly one may be
 signed in. The second test shows the harness is able to fail: with a store
 that reads and then deletes in two steps, every racer gets in. For the
 approve flow: twenty phones answer one order (one claims it), and twenty
-tabs collect one approval (one signs in).
+tabs collect one approval (one signs in). And twenty browsers cannot take
+a rate limit's last places twice.
 """
 
 from __future__ import annotations
@@ -163,3 +164,13 @@ def test_a_double_tap_on_approve_is_one_answer_not_another_device(django_user_mo
     )
     assert [answer.status_code for answer in answers] == [200, 200]
     assert phone.get(path).status_code == 200
+
+
+def test_twenty_browsers_at_once_cannot_overrun_a_rate_limit(alice, settings):
+    """Two requests cannot both take a limit's last place."""
+    settings.AUTH_QR_CODE_ORDERS_PER_USER = (5, 600)
+    browsers = [browser_of(alice) for _ in range(20)]
+    answers = race(
+        [lambda browser=browser: browser.get(reverse("qr_code_page")) for browser in browsers]
+    )
+    assert sorted(response.status_code for response in answers) == [200] * 5 + [429] * 15

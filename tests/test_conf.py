@@ -29,7 +29,15 @@ EXPECTED_DEFAULTS = {
     "TRUSTED_PROXIES": 0,
     "STEP_UP_AGE": None,
     "STEP_UP_URL": None,
+    "ORDERS_PER_SESSION": (10, 60),
+    "ORDERS_PER_USER": (20, 600),
+    "APPROVE_ORDERS_PER_IP": (60, 60),
+    "SCAN_FAILURES_PER_IP": (30, 300),
+    "STATUS_INTERVAL": 0.5,
 }
+
+# What tests/settings.py sets for the whole suite; each has a test of its own.
+SET_BY_THE_TEST_SETTINGS = ("REDIS_CLIENT_FACTORY", "STATUS_INTERVAL")
 
 GOOD_VALUES = [
     ("EXPIRATION_TIME", 60),
@@ -54,6 +62,14 @@ GOOD_VALUES = [
     ("STEP_UP_AGE", 600),
     ("STEP_UP_URL", "/account/reauthenticate/"),
     ("TRUSTED_PROXIES", "tests.test_devices.address_from_header"),
+    ("ORDERS_PER_SESSION", (3, 10)),
+    ("ORDERS_PER_SESSION", [3, 10]),  # as a JSON or YAML config would give it
+    ("ORDERS_PER_USER", None),
+    ("APPROVE_ORDERS_PER_IP", (1000, 86400)),
+    ("SCAN_FAILURES_PER_IP", (1, 1)),
+    ("STATUS_INTERVAL", 0),
+    ("STATUS_INTERVAL", 0.25),
+    ("STATUS_INTERVAL", 2),
 ]
 
 BAD_VALUES = [
@@ -111,19 +127,35 @@ BAD_VALUES = [
     ("IMAGE_BOX_SIZE", True),
     ("IMAGE_BOX_SIZE", 8.0),
     ("IMAGE_BOX_SIZE", "8"),
+    ("ORDERS_PER_SESSION", 10),
+    ("ORDERS_PER_SESSION", (10,)),
+    ("ORDERS_PER_SESSION", (10, 60, 1)),
+    ("ORDERS_PER_SESSION", (0, 60)),
+    ("ORDERS_PER_USER", (10, 0)),
+    ("ORDERS_PER_USER", (10, 86401)),
+    ("APPROVE_ORDERS_PER_IP", (10.5, 60)),
+    ("APPROVE_ORDERS_PER_IP", ("10", "60")),
+    ("SCAN_FAILURES_PER_IP", "30/300"),
+    ("SCAN_FAILURES_PER_IP", (True, 60)),
+    ("STATUS_INTERVAL", -0.5),
+    ("STATUS_INTERVAL", 61),
+    ("STATUS_INTERVAL", None),
+    ("STATUS_INTERVAL", "0.5"),
+    ("STATUS_INTERVAL", True),
 ]
 
 
 @pytest.mark.parametrize(
-    "name", [name for name in EXPECTED_DEFAULTS if name != "REDIS_CLIENT_FACTORY"]
+    "name", [name for name in EXPECTED_DEFAULTS if name not in SET_BY_THE_TEST_SETTINGS]
 )
 def test_default(name):
     assert getattr(qr_settings, name) == EXPECTED_DEFAULTS[name]
 
 
-def test_default_redis_client_factory(settings):
-    del settings.AUTH_QR_CODE_REDIS_CLIENT_FACTORY
-    assert qr_settings.REDIS_CLIENT_FACTORY is None
+@pytest.mark.parametrize("name", SET_BY_THE_TEST_SETTINGS)
+def test_default_of_what_the_test_settings_set(settings, name):
+    delattr(settings, f"AUTH_QR_CODE_{name}")
+    assert getattr(qr_settings, name) == EXPECTED_DEFAULTS[name]
 
 
 def test_defaults_lists_every_setting():

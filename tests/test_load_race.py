@@ -1,7 +1,11 @@
 """No lost and no duplicated sign-ins: 50 threads race over 1,000 open
 hand-off orders against a real Redis, every order claimed by two threads
 at once, on a database the threads share. Each order must sign in exactly
-one phone, and every order must sign in one."""
+one phone, and every order must sign in one.
+
+All the phones share one address, so the 1,000 losing claims (codes used
+up a moment before) soon pass AUTH_QR_CODE_SCAN_FAILURES_PER_IP and get
+429s; that must never cost a winning claim its sign-in."""
 
 from __future__ import annotations
 
@@ -51,6 +55,7 @@ def test_fifty_threads_over_a_thousand_orders_sign_in_each_exactly_once(alice):
     work = iter(claims)
     lock = threading.Lock()
     signed_in: Counter[str] = Counter()
+    answers: Counter[int] = Counter()
     errors: list[Exception] = []
 
     def count(sender, order_ref, **kwargs):
@@ -65,7 +70,9 @@ def test_fifty_threads_over_a_thousand_orders_sign_in_each_exactly_once(alice):
                 if path is None:
                     return
                 response = Client().post(path)
-                assert response.status_code == 302, response.status_code
+                assert response.status_code in (302, 429), response.status_code
+                with lock:
+                    answers[response.status_code] += 1
         except Exception as exc:  # collected: a thread's exception must fail the test
             errors.append(exc)
         finally:
@@ -87,3 +94,4 @@ def test_fifty_threads_over_a_thousand_orders_sign_in_each_exactly_once(alice):
     }
     assert set(signed_in) == refs  # none lost
     assert set(signed_in.values()) == {1}  # none twice
+    assert answers[429] > 0  # the failure limit was on, and passed

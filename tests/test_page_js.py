@@ -256,6 +256,29 @@ def test_waits_as_long_as_retry_after_asks(page, live_server):
     assert gaps(polls(page)) == [7000, 14_000]  # never sooner than asked, then doubling
 
 
+def test_a_429_keeps_the_code_and_waits_as_asked(page, live_server):
+    """The status endpoint's answer to a poll that came too soon
+    (AUTH_QR_CODE_STATUS_INTERVAL): not an outage, not a failure."""
+    slow = [False]
+    slow_down = {**outcome("pending", "slow_down"), "retry_after": 3, "frame": None}
+    headers = {"Retry-After": "3"}
+    answer = lambda route: route.fulfill(status=429, json=slow_down, headers=headers)  # noqa: E731
+    page.route(STATUS, passing_unless(lambda: slow[0], answer))
+    open_qr(page, live_server)
+    frame = decode_png(canvas(page).screenshot())
+
+    slow[0] = True
+    advance(page, 10_000)
+    assert gaps(polls(page)) == [1000, 3000, 3000, 3000]  # as asked: no doubling
+    assert message(page) == PENDING  # not "offline", not the 429's own words
+    assert decode_png(canvas(page).screenshot()) == frame  # the code stays up
+
+    slow[0] = False
+    advance(page, 4000)  # the poll at 13 s was told Retry-After at 10 s
+    assert gaps(polls(page))[-2:] == [3000, 1000]  # back to once a second
+    assert message(page) == PENDING
+
+
 def test_stops_on_a_final_state(page, live_server):
     expired = [False]
     answer = {**describe(None), "expires_in": 0, "device": "", "frame": None}

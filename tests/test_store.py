@@ -9,22 +9,12 @@ from django.urls import reverse
 
 from qrauth import store, tokens
 
-from .helpers import open_qr_page, scan
+from .helpers import everything_in_redis, open_qr_page, scan
 from .redis_servers import use_client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
 INVALID = reverse("invalid_auth_code")
-
-
-def everything_in_redis(client) -> str:
-    """Every key and every field and value Redis holds, as one text."""
-    parts = []
-    for key in client.scan_iter():
-        parts.append(key.decode())
-        for field, value in client.hgetall(key).items():
-            parts += [field.decode(), value.decode()]
-    return "\n".join(parts)
 
 
 def static(order_id: str) -> tokens.ScanToken:
@@ -58,7 +48,11 @@ def test_one_key_per_order_with_a_hash_tag_and_the_prefix(desktop, qr_redis, set
     settings.AUTH_QR_CODE_KEY_PREFIX = "site7"
     auth_code = open_qr_page(desktop)
     keys = [key.decode() for key in qr_redis.scan_iter()]
-    assert keys == [f"site7:{{{tokens.order_ref(auth_code)}}}"]
+    orders = [key for key in keys if not key.startswith("site7:limit:")]
+    assert orders == [f"site7:{{{tokens.order_ref(auth_code)}}}"]
+    # Beside it, the rate limits' counters: each its own hash tag too.
+    counters = sorted(key.split("{")[0] for key in keys if key not in orders)
+    assert counters == ["site7:limit:orders_per_session:", "site7:limit:orders_per_user:"]
 
 
 def test_issue_sets_the_lifetime(qr_redis, settings):
@@ -131,3 +125,16 @@ def test_a_client_that_decodes_responses_works_too():
     order_id = issue()
     store.mint_static_code(order_id, tokens.binding_digest("b" * 22), 1)
     assert store.consume_order(static(order_id), "phone").user_id == "1"
+
+
+def test_the_issue_pipeline_survives_a_redis_that_forgot_its_scripts(desktop, qr_redis):
+    """After a restart Redis knows no script: each call of the one-round-trip
+    issue (count the limits, cancel the previous order, store the new one)
+    loads its script and runs anyway."""
+    first = open_qr_page(desktop)
+    qr_redis.script_flush()
+    second = open_qr_page(desktop)
+    assert store.peek_order(first).state_name == "cancelled"
+    assert store.peek_order(second).state_name == "pending"
+    counters = [key for key in qr_redis.scan_iter() if b":limit:" in key]
+    assert sorted(int(qr_redis.get(key)) for key in counters) == [2, 2]

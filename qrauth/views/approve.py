@@ -32,7 +32,7 @@ from .. import binding, signals, store, tokens
 from .._compat import login_not_required
 from ..devices import client_ip, describe_user_agent, same_network
 from ..policy import APPROVE, requires_flow, user_may_use
-from .common import display_name, invalid, protected
+from .common import display_name, invalid, protected, stale
 
 __all__ = ["approve", "approve_resume"]
 
@@ -143,7 +143,7 @@ def _details(request: HttpRequest, order: store.Order, auth_code: str) -> dict:
 def _unusable(request: HttpRequest, token: tokens.ScanToken, order_ref: str) -> HttpResponse:
     if token.elapsed is None:  # a static code whose image was never shown
         return invalid(request, FLOW, order_ref)
-    return render(request, "qrauth/stale_code.html")
+    return stale(request)
 
 
 def _handled(request: HttpRequest, claimer: str, state: str) -> HttpResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -25,12 +26,12 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import ngettext
 
-from .. import binding, signals, store, tokens
+from .. import binding, limits, signals, store, tokens
 from ..conf import settings
 from ..links import scan_url
 from ..messages import outcome
 from ..qr import ContentTooLong, render_png, render_svg
-from ..store import StoreUnavailable
+from ..store import OverLimit, StoreUnavailable
 
 __all__ = [
     "authenticate_order",
@@ -43,6 +44,7 @@ __all__ = [
     "redirect_after",
     "safe_next",
     "sign_in",
+    "stale",
     "start_order",
 ]
 
@@ -61,16 +63,31 @@ def _unavailable_json(request: HttpRequest) -> HttpResponse:
     return JsonResponse({**outcome("failed", "unavailable"), "frame": None}, status=503)
 
 
-def _answer_503(response: HttpResponse) -> HttpResponse:
-    response["Retry-After"] = str(int(settings.REDIS_FAILURE_BACKOFF))
-    # The store logs an outage once. Without this flag Django would log every
-    # 503 as an error on django.request (and mail the admins for each poll).
+def _limited_page(request: HttpRequest, retry_after: int) -> HttpResponse:
+    context = {"wait": _duration(retry_after)}
+    return render(request, "qrauth/rate_limited.html", context, status=429)
+
+
+def _limited_json(request: HttpRequest, retry_after: int) -> HttpResponse:
+    # "slow_down": RFC 8628's word for "poll less often". The order is as it
+    # was; the page keeps its code and waits.
+    payload = {**outcome("pending", "slow_down"), "retry_after": retry_after, "frame": None}
+    return JsonResponse(payload, status=429)
+
+
+def _already_logged(response: HttpResponse, retry_after: float) -> HttpResponse:
+    response["Retry-After"] = str(max(math.ceil(retry_after), 1))
+    # The store logs an outage or a limit reached once. Without this flag
+    # Django would log every 503 and 429 on django.request (and mail the
+    # admins an error for each poll while Redis is down).
     response._has_been_logged = True
     return response
 
 
 def protected(
-    view: View, unavailable: Callable[[HttpRequest], HttpResponse] = _unavailable_page
+    view: View,
+    unavailable: Callable[[HttpRequest], HttpResponse] = _unavailable_page,
+    limited: Callable[[HttpRequest, int], HttpResponse] = _limited_page,
 ) -> View:
     """Headers for pages and images that carry or use a code, and a 503 page
     for people (never a traceback) while Redis is unreachable.
@@ -84,6 +101,8 @@ def protected(
     Referer with the page's own form POSTs, and Django's CSRF check rejects
     them. Under "strict-origin" both carry the origin, which is all Django
     compares.
+
+    Over a rate limit: a 429 with Retry-After.
     """
 
     @functools.wraps(view)
@@ -91,7 +110,11 @@ def protected(
         try:
             response = view(request, *args, **kwargs)
         except StoreUnavailable:
-            response = _answer_503(unavailable(request))
+            backoff = settings.REDIS_FAILURE_BACKOFF
+            response = _already_logged(unavailable(request), backoff)
+        except OverLimit as over:
+            wait = max(math.ceil(over.retry_after), 1)
+            response = _already_logged(limited(request, wait), wait)
         add_never_cache_headers(response)
         response["X-Frame-Options"] = "DENY"
         response["Referrer-Policy"] = REFERRER_POLICY
@@ -101,8 +124,8 @@ def protected(
 
 
 def protected_json(view: View) -> View:
-    """``protected`` for JSON endpoints: the 503 is JSON too."""
-    return protected(view, _unavailable_json)
+    """``protected`` for JSON endpoints: the 503 and the 429 are JSON too."""
+    return protected(view, _unavailable_json, _limited_json)
 
 
 # Longer than any sensible page address; also under the length Django's
@@ -135,12 +158,21 @@ def redirect_after(request: HttpRequest, default: str) -> HttpResponse:
 def invalid(
     request: HttpRequest, flow: str, order_ref: str | None, user=None, reason: str = "invalid"
 ) -> HttpResponse:
-    """The 0.1.x answer to a code that does not work: to ``invalid_auth_code``."""
+    """The 0.1.x answer to a code that does not work: to ``invalid_auth_code``.
+    Counted against the client's network (AUTH_QR_CODE_SCAN_FAILURES_PER_IP)."""
+    limits.scan_failed(request)
     logger.info("qrauth: order %s refused: %s", order_ref, reason)
     signals.rejected.send(
         sender=flow, request=request, user=user, order_ref=order_ref, reason=reason
     )
     return redirect("invalid_auth_code")
+
+
+def stale(request: HttpRequest) -> HttpResponse:
+    """An animated frame that is no longer on the screen; counted as
+    ``invalid`` is."""
+    limits.scan_failed(request)
+    return render(request, "qrauth/stale_code.html")
 
 
 BACKEND = "qrauth.backends.QRAuthBackend"
@@ -178,17 +210,17 @@ def display_name(user: Any) -> str:
 # -- the browser that shows a code -------------------------------------------------
 
 
-def start_order(request: HttpRequest, flow: str) -> tuple[str, str]:
-    """A new order id bound to this browser, replacing its previous order of
-    ``flow``: (order id, binding digest). The caller stores the order."""
+def start_order(request: HttpRequest, flow: str) -> tuple[str, str, store.Issue]:
+    """A new order id bound to this browser: (order id, binding digest, and
+    what the store does with it: cancel this browser's previous order of
+    ``flow``, count the rate limits). The caller stores the order."""
     previous = binding.bound_order(request, flow)
-    if previous:
-        store.cancel_order(*previous)
     order_id = tokens.new_secret()
     binding_digest = binding.bind_order(request, flow, order_id)
     if request.session.session_key is None:
         request.session.save()
-    return order_id, binding_digest
+    issue = store.Issue(replaces=previous, limits=limits.order_limits(request, flow))
+    return order_id, binding_digest, issue
 
 
 def _duration(seconds: int) -> str:

@@ -23,7 +23,7 @@ from ..conf import settings
 from ..devices import client_ip, describe_user_agent
 from ..messages import HANDOFF_PHONE, outcome
 from ..policy import HANDOFF, requires_flow
-from .common import authenticate_order, protected, protected_json, sign_in
+from .common import authenticate_order, invalid, protected, protected_json, sign_in
 
 __all__ = ["ask_desktop", "handoff_decide", "handoff_finish", "handoff_wait"]
 
@@ -46,7 +46,7 @@ def ask_desktop(request: HttpRequest, token: tokens.ScanToken, vouched: bool) ->
     claimer = binding.claimer_digest(request)
     order = store.ask_desktop(token, device, claimer, client_ip(request), vouched)
     if order is None:
-        return redirect("invalid_auth_code")
+        return invalid(request, FLOW, tokens.order_ref(token.order_id))
     logger.info("qrauth: order %s waits for its desktop", order.ref)
     return _wait_page(request, token, _phone_status(store.ASKING_DESKTOP))
 

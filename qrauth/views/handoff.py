@@ -37,6 +37,7 @@ from .common import (
     redirect_after,
     safe_next,
     sign_in,
+    stale,
     start_order,
 )
 from .confirm import ask_desktop
@@ -67,10 +68,10 @@ def qr_code_page(request: HttpRequest) -> HttpResponse:
         return render(request, "qrauth/not_allowed.html", status=403)
     if needs_step_up(request):
         return redirect_to_step_up(request)
-    order_id, binding_digest = start_order(request, FLOW)
+    order_id, binding_digest, issue = start_order(request, FLOW)
     issuer = binding.seal_session_key(order_id, request.session.session_key)
     auth = tokens.auth_digest(request.user)
-    store.issue_order(order_id, request.user.pk, auth, binding_digest, issuer)
+    store.issue_order(order_id, request.user.pk, auth, binding_digest, issuer, issue)
     ref = tokens.order_ref(order_id)
     logger.info("qrauth: order %s issued", ref)
     signals.issued.send(sender=FLOW, request=request, user=request.user, order_ref=ref)
@@ -122,7 +123,7 @@ def _ask(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpR
     if not usable:
         if token.elapsed is None:  # a static code whose image was never shown
             return invalid(request, FLOW, order.ref)
-        return render(request, "qrauth/stale_code.html")
+        return stale(request)
     user, reason = check_order_user(order, request)
     if reason is not None:
         return invalid(request, FLOW, order.ref, user, reason)

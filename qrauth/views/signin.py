@@ -59,9 +59,10 @@ def signin(request: HttpRequest) -> HttpResponse:
     """Show a new code for a phone to approve; replaces this browser's previous one."""
     if request.user.is_authenticated:
         return redirect_after(request, django_settings.LOGIN_REDIRECT_URL)
-    order_id, binding_digest = start_order(request, FLOW)
+    order_id, binding_digest, issue = start_order(request, FLOW)
     requester = describe_user_agent(request.headers.get("User-Agent", ""))
-    store.issue_approve_order(order_id, binding_digest, requester, client_ip(request), _number())
+    address = client_ip(request)
+    store.issue_approve_order(order_id, binding_digest, requester, address, _number(), issue)
     ref = tokens.order_ref(order_id)
     logger.info("qrauth: order %s issued", ref)
     signals.issued.send(sender=FLOW, request=request, user=None, order_ref=ref)

@@ -93,6 +93,11 @@
           finish({ state: "failed" });
           return null;
         }
+        if (response.status === 429) {
+          // Asked sooner than the server allows (the tab came back, or the
+          // network bunched two polls): nothing changed; ask when told.
+          return { slowDown: Number(response.headers.get("Retry-After")) || 1 };
+        }
         return response.json().then(function (status) {
           if (!response.ok && response.status !== 503) throw new Error(response.status);
           return { status: status, retryAfter: Number(response.headers.get("Retry-After")) };
@@ -101,6 +106,10 @@
       .then(function (answer) {
         failures = 0;
         if (!answer) return;
+        if (answer.slowDown) {
+          delay = Math.max(PERIOD, answer.slowDown * 1000);
+          return;
+        }
         var unavailable = answer.status.hint === "unavailable";
         delay = unavailable ? backOff(answer.retryAfter) : PERIOD;
         show(answer.status);

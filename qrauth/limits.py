@@ -1,0 +1,73 @@
+"""Rate limits: how many codes a browser, a user or a network may ask for,
+and how many codes that do not work one network may try.
+
+Counters live in Redis (store.hit, one atomic script per counter) in fixed
+windows, so every web server shares them. Each limit is a setting of
+``(count, seconds)``, or None to turn it off. The minimum interval between
+status polls (AUTH_QR_CODE_STATUS_INTERVAL) is kept on the order itself, in
+the status script: see store.order_status.
+
+A code that works is never refused for its network's failures: phones sit
+behind carrier NAT, thousands to one address, and one bad neighbour must
+not lock them all out. Codes cannot be guessed (128-bit, checked with a MAC
+before Redis is asked); the failure limit bounds what a flood of bad codes
+costs the site and how much it fills the logs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.http import HttpRequest
+
+from . import store
+from .conf import settings
+from .devices import client_ip
+from .policy import APPROVE
+
+__all__ = ["network_of", "order_limits", "scan_failed"]
+
+
+def network_of(address: str) -> str:
+    """Who an address is, for a limit: an IPv4 address, or an IPv6 /64 (one
+    subscriber's share, which they can spread requests over at will)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped:  # ::ffff:192.0.2.1 is 192.0.2.1
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
+def _limit(name: str, who: str, shown: str = "") -> list[store.Limit]:
+    rate = getattr(settings, name)
+    if rate is None or not who:  # off, or nobody to hold to it
+        return []
+    count, window = rate
+    return [store.Limit(name.lower(), who, count, window, shown)]
+
+
+def _per_network(name: str, request: HttpRequest) -> list[store.Limit]:
+    network = network_of(client_ip(request))
+    return _limit(name, network, network)
+
+
+def order_limits(request: HttpRequest, flow: str) -> list[store.Limit]:
+    """The limits a new order of ``flow`` counts against: its browser
+    session's, and its user's (hand-off) or its network's (approve: a
+    session costs an anonymous client nothing)."""
+    limits = _limit("ORDERS_PER_SESSION", request.session.session_key or "")
+    if flow == APPROVE:
+        return limits + _per_network("APPROVE_ORDERS_PER_IP", request)
+    user_id = str(request.user.pk)
+    return limits + _limit("ORDERS_PER_USER", user_id, f"user {user_id}")
+
+
+def scan_failed(request: HttpRequest) -> None:
+    """Count a scan URL request whose code did not work (unknown, forged,
+    stale, used); raise store.OverLimit once its network had too many."""
+    for limit in _per_network("SCAN_FAILURES_PER_IP", request):
+        store.hit(limit)
