@@ -416,3 +416,39 @@ def test_approve_across_web_processes(web):
 
     home = computer.post(collect_url, {"csrfmiddlewaretoken": page.csrf_token()})
     assert (home.url, home.text) == (f"{web.a.base_url}/", "home: bob")
+
+
+def test_cluster_qrauth_status_command(cluster, cluster_redis, desktop, phone):
+    """``manage.py qrauth_status`` on Redis Cluster: every master's version,
+    the orders of all masters (SCAN on each) by flow and state, the counters."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    hand_off(desktop, phone)
+    for _ in range(12):  # enough to land on more than one master
+        open_signin(Client())
+    out = StringIO()
+    call_command("qrauth_status", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["cluster"] is True
+    assert sorted(server["node"] for server in data["servers"]) == sorted(
+        f"127.0.0.1:{port}" for port in cluster.ports
+    )
+    assert all(server["version"] for server in data["servers"])
+    orders = {(r["flow"], r["state"]): r["count"] for r in data["orders"]["by_flow_and_state"]}
+    assert orders == {("handoff", "consumed"): 1, ("approve", "pending"): 12}
+    assert (data["orders"]["open"], data["orders"]["total"]) == (12, 13)
+    counted = {r["name"]: r["counters"] for r in data["rate_limits"]}
+    assert counted == {
+        "orders_per_session": 13,
+        "orders_per_user": 1,
+        "approve_orders_per_ip": 1,
+        "scan_failures_per_ip": 1,  # the replay of hand_off
+    }
+    out = StringIO()
+    call_command("qrauth_status", stdout=out)
+    version = data["versions"][0]
+    assert out.getvalue().startswith(
+        f"Redis: reachable (Redis Cluster, 3 masters, redis {version})"
+    )
