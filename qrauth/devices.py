@@ -11,10 +11,14 @@ import re
 
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext, gettext_noop
 
 from .conf import settings
 
-__all__ = ["client_ip", "describe_user_agent", "same_network"]
+__all__ = ["client_ip", "describe_user_agent", "device_label", "same_network"]
+
+# In English wherever it is kept (the order, signals); device_label translates it.
+UNKNOWN_DEVICE = gettext_noop("an unknown device")
 
 # First match wins; order matters (Edge and Chrome both say "Chrome").
 _BROWSERS = (
@@ -49,7 +53,20 @@ def describe_user_agent(user_agent: str) -> str:
     system = _first(_SYSTEMS, user_agent)
     if browser and system:
         return f"{browser} on {system}"
-    return browser or system or "an unknown device"
+    return browser or system or UNKNOWN_DEVICE
+
+
+def device_label(device: str) -> str:
+    """A description from ``describe_user_agent`` in the active language, for
+    a page: "Safari on iOS" becomes "Safari på iOS" in Swedish. Browser and
+    system names are proper names and stay as they are."""
+    if device == UNKNOWN_DEVICE:
+        return gettext(UNKNOWN_DEVICE)
+    browser, on, system = device.partition(" on ")
+    if not on:
+        return device
+    # Translators: a browser on an operating system, e.g. "Safari on iOS".
+    return gettext("{browser} on {system}").format(browser=browser, system=system)
 
 
 def client_ip(request: HttpRequest) -> str:

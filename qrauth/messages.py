@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from . import store
+from .devices import device_label
 
 __all__ = ["MESSAGES", "describe", "outcome"]
 
@@ -92,8 +93,8 @@ def _device_phrase(device: str) -> str:
     if not device:
         return str(_("another device"))
     if device.endswith(_PHONE_SYSTEMS):
-        return str(_("a phone ({device})")).format(device=device)
-    return str(_("another device ({device})")).format(device=device)
+        return str(_("a phone ({device})")).format(device=device_label(device))
+    return str(_("another device ({device})")).format(device=device_label(device))
 
 
 def describe(

@@ -20,6 +20,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -68,6 +69,11 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 STATIC_URL = "/static/"
 USE_TZ = True
+# English by default; Accept-Language picks the shipped translations
+# (tests/test_translations.py).
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+LANGUAGES = [("en", "English"), ("sv", "Svenska"), ("ru", "Русский")]
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 AUTH_QR_CODE_REDIS_CLIENT_FACTORY = "tests.redis_servers.current_client"

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import binding, signals, store, tokens
 from .._compat import login_not_required
-from ..devices import client_ip, describe_user_agent, same_network
+from ..devices import client_ip, describe_user_agent, device_label, same_network
 from ..policy import APPROVE, requires_flow, user_may_use
 from .common import display_name, invalid, protected, stale
 
@@ -132,7 +132,7 @@ def _details(request: HttpRequest, order: store.Order, auth_code: str) -> dict:
         "site": request.get_host(),
         "account": request.user,
         "account_name": display_name(request.user),
-        "requester": order.requester,
+        "requester": device_label(order.requester),
         "requester_ip": order.requester_ip,
         "same_network": same_network(order.requester_ip, client_ip(request)),
         "age": ngettext("%(n)d second ago", "%(n)d seconds ago", age) % {"n": age},
