@@ -1,9 +1,12 @@
-"""The hand-off flow in a real browser (headless Chromium, via Playwright).
+"""Both flows in a real browser (headless Chromium, via Playwright): a
+desktop and a phone (its viewport and User-Agent), each a browser context.
 
 What the test client cannot show: the QR code on the screen decodes, and
 the phone's Continue button gets through Django's CSRF check with the
-headers a browser really sends. Screenshots of each step are kept in
-``test-artifacts/``.
+headers a browser really sends; the desktop's status changes as the phone
+goes on; after a sign-in, Back shows no code that still works. Screenshots
+of each step are kept in ``test-artifacts/``; with QRAUTH_UPDATE_SCREENSHOTS=1
+the README's screenshots in ``docs/screenshots/`` are taken again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -49,7 +53,14 @@ IPHONE = {
 
 
 @pytest.fixture(scope="module")
-def chromium():
+def chromium(live_server):
+    # pytest-django starts its session-wide live_server before the test
+    # database exists, while the NAME in tests/settings.py is still
+    # ":memory:", so it hands the main thread's connection to every request
+    # thread, and each request's end closes it under the others (a segfault
+    # in sqlite3 now and then). From here on each request thread opens its
+    # own connection to the test database file.
+    live_server.thread.connections_override.clear()
     if not os.path.exists(CHROMIUM):
         message = "chromium is not installed: run scripts/ensure-tools chromium=chromium"
         if os.environ.get("CI") == "true":
@@ -66,6 +77,20 @@ def chromium():
 def shoot(page, name: str, flow: str = "handoff") -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{flow}-{name}.png"), full_page=True)
+
+
+def document(page, name: str) -> None:
+    """With QRAUTH_UPDATE_SCREENSHOTS=1, the README's screenshot ``name``:
+    the viewport only, one pixel per CSS pixel (small files)."""
+    if os.environ.get("QRAUTH_UPDATE_SCREENSHOTS") != "1":
+        return
+    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), scale="css")
+
+
+def order_of(scan_url: str) -> str:
+    """The order a scan URL is for: the first part of its token."""
+    return scan_url.rstrip("/").rsplit("/", 1)[1].split(".")[0]
 
 
 def new_context(browser, **options):
@@ -107,12 +132,14 @@ def test_a_phone_signs_in_by_scanning_the_desktop_screen(chromium, live_server):
     shoot(desktop, "1-desktop-qr-page")
     scan_url = next_frame(desktop, read_qr_on_screen(desktop))  # animated, drawn by the page
     assert scan_url.startswith(f"{live_server.url}/qr/")
+    document(desktop, "handoff-desktop-qr")
 
     phone = new_context(chromium, **IPHONE).new_page()
     phone.goto(scan_url)
     phone.goto(scan_url)  # a second look (or a prefetch) leaves the code usable
     assert phone.locator("h1").inner_text() == "Sign in as alice on this device?"
     shoot(phone, "2-phone-confirm")
+    document(phone, "handoff-phone-confirm")
     desktop.get_by_text("Scanned on a phone (Safari on iOS).").wait_for()
     shoot(desktop, "3-desktop-scanned")
     phone.get_by_role("button", name="Continue").click()
@@ -129,6 +156,29 @@ def test_a_phone_signs_in_by_scanning_the_desktop_screen(chromium, live_server):
     assert replay.locator("h1").inner_text() == "This code no longer works"
     shoot(replay, "6-phone-code-used")
 
+    # Back on the phone: the confirmation page is asked for again (no page
+    # of ours may be cached), and its code is used up.
+    back = phone.go_back()
+    assert "no-store" in back.headers["cache-control"]
+    assert phone.url == f"{live_server.url}/qr/invalid_code/"
+    assert phone.get_by_role("button", name="Continue").count() == 0
+    shoot(phone, "7-phone-back")
+
+    # Back to the QR page on the desktop: a new code, not the used one; and
+    # the code it replaces on the next visit signs no one in.
+    desktop.goto(f"{live_server.url}/")
+    back = desktop.go_back()
+    assert "no-store" in back.headers["cache-control"]
+    replaced = read_qr_on_screen(desktop)
+    assert order_of(replaced) != order_of(scan_url)
+    shoot(desktop, "8-desktop-back")
+    desktop.goto(f"{live_server.url}/")
+    desktop.go_back()
+    assert order_of(read_qr_on_screen(desktop)) not in (order_of(replaced), order_of(scan_url))
+    stale = new_context(chromium, **IPHONE).new_page()
+    stale.goto(replaced)
+    assert stale.url == f"{live_server.url}/qr/invalid_code/"
+
 
 def test_a_desktop_signs_in_by_a_phone_approving_its_screen(chromium, live_server):
     bob = get_user_model().objects.create_user("bob", password="unused")
@@ -138,6 +188,9 @@ def test_a_desktop_signs_in_by_a_phone_approving_its_screen(chromium, live_serve
     scan_url = read_qr_on_screen(desktop)
     assert scan_url.startswith(f"{live_server.url}/qr/approve/")
     assert desktop.get_by_role("button", name="Continue").is_hidden()  # the script sends it
+    later = next_frame(desktop, scan_url)  # animated here too; the earlier frame still works
+    assert later.startswith(f"{live_server.url}/qr/approve/")
+    assert order_of(later) == order_of(scan_url)
 
     phone = signed_in_context(chromium, bob, live_server.url, **IPHONE).new_page()
     phone.goto(scan_url)
@@ -150,7 +203,9 @@ def test_a_desktop_signs_in_by_a_phone_approving_its_screen(chromium, live_serve
     number.wait_for(state="visible")
     desktop.get_by_text("Type the number").wait_for()
     shoot(desktop, "3-desktop-number", "approve")
+    document(desktop, "approve-desktop-number")
     phone.get_by_label("Number shown on the other screen").fill(number.inner_text())
+    document(phone, "approve-phone")
     phone.get_by_role("button", name="Approve").click()
     phone.get_by_text("The other screen is signing in now").wait_for()
     shoot(phone, "4-phone-approved", "approve")
@@ -158,3 +213,50 @@ def test_a_desktop_signs_in_by_a_phone_approving_its_screen(chromium, live_serve
     desktop.wait_for_url(f"{live_server.url}/")
     assert desktop.locator("body").inner_text() == "home: bob"
     shoot(desktop, "5-desktop-signed-in", "approve")
+
+    # Back on the desktop: the sign-in page is asked for again and, this
+    # browser being signed in now, shows no code but sends it on.
+    with desktop.expect_response(f"{live_server.url}/qr/signin/") as again:
+        desktop.go_back()
+    assert again.value.status == 302
+    assert "no-store" in again.value.headers["cache-control"]
+    desktop.wait_for_url(f"{live_server.url}/")
+    assert desktop.locator("body").inner_text() == "home: bob"
+    shoot(desktop, "6-desktop-back", "approve")
+
+    # Back on the phone: the approval page again, now saying it is done,
+    # with no Approve button; another phone gets nothing from the code.
+    back = phone.go_back()
+    assert "no-store" in back.headers["cache-control"]
+    assert phone.locator("h1").inner_text() == "Approved"
+    assert phone.get_by_text("The other screen is signed in.").is_visible()
+    assert phone.get_by_role("button", name="Approve").count() == 0
+    shoot(phone, "7-phone-back", "approve")
+    alice = get_user_model().objects.create_user("alice", password="unused")
+    other = signed_in_context(chromium, alice, live_server.url, **IPHONE).new_page()
+    other.goto(later)
+    assert other.get_by_text("This sign-in was already handled on another device").is_visible()
+    assert other.get_by_role("button", name="Approve").count() == 0
+
+
+def test_the_sign_in_page_gets_a_new_code_and_cancels(chromium, live_server):
+    """The approve flow's "Try again" and Cancel (the hand-off page's are in
+    tests/test_page_js.py): each leaves the code before it useless."""
+    bob = get_user_model().objects.create_user("bob", password="unused")
+    desktop = new_context(chromium, viewport={"width": 1280, "height": 800}).new_page()
+    desktop.goto(f"{live_server.url}/qr/signin/")
+    first = read_qr_on_screen(desktop)
+    with desktop.expect_navigation():
+        desktop.get_by_role("link", name="Try again").click()
+    second = read_qr_on_screen(desktop)
+    assert order_of(second) != order_of(first)
+    shoot(desktop, "1-desktop-new-code", "approve-again")
+
+    phone = signed_in_context(chromium, bob, live_server.url, **IPHONE).new_page()
+    phone.goto(first)
+    assert phone.url == f"{live_server.url}/qr/invalid_code/"
+    desktop.get_by_role("button", name="Cancel").click()
+    desktop.wait_for_url(f"{live_server.url}{settings.LOGIN_URL}")
+    phone.goto(second)
+    assert phone.url == f"{live_server.url}/qr/invalid_code/"
+    shoot(phone, "2-phone-cancelled-code", "approve-again")

@@ -250,15 +250,20 @@
   }
 
   // The canvas keeps its on-screen width (from the page's CSS, else its width
-  // attribute: a hidden canvas has no laid-out width); its bitmap gets
-  // devicePixelRatio pixels per CSS pixel so the edges stay sharp, and a
-  // whole number of pixels per module. The pixels left over widen the margin.
+  // attribute: a hidden canvas has no laid-out width), at most the width of
+  // the box it is in (a small phone, a page zoomed in: no sideways
+  // scrolling); its bitmap gets devicePixelRatio pixels per CSS pixel so the
+  // edges stay sharp, and a whole number of pixels per module. The pixels
+  // left over widen the margin, which is white: the quiet zone is drawn,
+  // not left to the page's background (a dark page would eat it).
   function draw(canvas, text, options) {
     const { pixelRatio = root.devicePixelRatio || 1 } = options || {};
     const modules = matrix(text);
     const side = modules.length + 2 * QUIET_ZONE;
     const styled = root.getComputedStyle(canvas).width;
-    const cssWidth = styled.endsWith("px") ? parseFloat(styled) : canvas.width;
+    const room = canvas.parentElement ? canvas.parentElement.clientWidth : 0;
+    const wanted = styled.endsWith("px") ? parseFloat(styled) : canvas.width;
+    const cssWidth = room > 0 ? Math.min(wanted, room) : wanted;
     const pixels = Math.max(side, Math.floor(cssWidth * pixelRatio));
     const scale = Math.floor(pixels / side);
     const margin = Math.floor((pixels - side * scale) / 2) + QUIET_ZONE * scale;
