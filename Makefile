@@ -1,5 +1,6 @@
 # django-qrauth: `make demo` serves the example project, `make test` runs the
-# suite, `make bench` runs the benchmark (bench/run.py).
+# suite, `make bench` runs the benchmark (bench/run.py), `make test-all` the
+# whole tox matrix, then `make test` and `make bench`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -31,7 +32,8 @@ demo: $(VENV)/.installed-demo
 	$(MANAGE) runserver $(ADDR)
 
 test: lint
-	scripts/ensure-tools chromium=chromium node=nodejs
+	scripts/ensure-tools chromium=chromium node=nodejs msgfmt=gettext
+	scripts/ensure-axe
 	$(BIN)/pytest
 
 # The status poll under load against a bare view, and QR rendering against
@@ -39,6 +41,29 @@ test: lint
 bench: $(VENV)/.installed-bench
 	scripts/ensure-tools wrk=wrk node=nodejs taskset=util-linux
 	$(BIN)/python bench/run.py
+
+# The tox matrix (tox.ini) finds its interpreters in pyenv: the pyenv shims
+# do not run them, so their bin folders go on tox's PATH. TOX_ARGS="run -e
+# py312-django60" runs one env.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo "$$HOME/.pyenv")
+TOX_PYTHONS := $(sort $(wildcard $(PYENV_ROOT)/versions/3.1[0-3].*/bin))
+TOX_ARGS ?= run-parallel --parallel auto --parallel-no-spinner
+TOX_REQ ?= tox>=4.11
+
+.PHONY: test-all tox
+
+$(VENV)/.installed-tox: | $(BIN)/python
+	$(BIN)/pip install --quiet "$(TOX_REQ)"
+	touch $@
+
+# Every tox env, then the browser tests and the benchmark, once each, here.
+test-all: tox
+	$(MAKE) test
+	$(MAKE) bench
+
+tox: $(VENV)/.installed-tox
+	scripts/ensure-tools node=nodejs msgfmt=gettext
+	PATH="$(subst $(eval) ,:,$(TOX_PYTHONS)):$$PATH" $(BIN)/tox $(TOX_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -49,5 +74,5 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info example_project/db.sqlite3 example_project/.redis
+	rm -rf $(VENV) .tox build dist *.egg-info example_project/db.sqlite3 example_project/.redis
 
