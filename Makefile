@@ -63,7 +63,7 @@ test-all: tox
 
 tox: $(VENV)/.installed-tox
 	scripts/ensure-tools node=nodejs msgfmt=gettext
-	PATH="$(subst $(eval) ,:,$(TOX_PYTHONS)):$$PATH" $(BIN)/tox $(TOX_ARGS)
+	PATH="$(if $(TOX_PYTHONS),$(subst $(eval) ,:,$(TOX_PYTHONS)):)$$PATH" $(BIN)/tox $(TOX_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

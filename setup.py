@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 here = Path(__file__).parent
 version = {}
@@ -13,7 +13,9 @@ setup(
     long_description=(here / "README.rst").read_text(encoding="utf-8"),
     long_description_content_type="text/x-rst",
     license="BSD-3-Clause",
-    packages=find_packages(include=["qrauth", "qrauth.*"]),
+    # Namespace packages: the data folders (templates, static, locale) are
+    # listed as packages, as setuptools wants for files shipped in them.
+    packages=find_namespace_packages(include=["qrauth", "qrauth.*"], exclude=["*.__pycache__"]),
     include_package_data=True,
     zip_safe=False,
     python_requires=">=3.10",
@@ -46,8 +48,9 @@ setup(
         "Framework :: Django",
         "Framework :: Django :: 4.2",
         "Framework :: Django :: 5.2",
+        "Framework :: Django :: 6.0",
+        "Framework :: Django :: 6.1",
         "Intended Audience :: Developers",
-        "License :: OSI Approved :: BSD License",
         "Operating System :: OS Independent",
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3.10",
