@@ -137,6 +137,13 @@ def test_the_desktop_page_has_the_allow_and_deny_buttons(desktop):
     assert 'value="allow"' in html and 'value="deny"' in html
 
 
+def test_without_desktop_confirmation_the_page_has_no_allow_form(desktop, settings):
+    settings.AUTH_QR_CODE_DESKTOP_CONFIRMATION = False
+    html = desktop.get(reverse("qr_code_page")).content.decode()
+    assert "data-qrauth-ask" not in html and 'value="allow"' not in html
+    assert "data-qrauth-cancel" in html
+
+
 def test_decide_needs_csrf(alice, phone):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(alice)

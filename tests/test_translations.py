@@ -209,7 +209,8 @@ def status_of(browser: Client, auth_code: str) -> dict:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_hand_off_page(desktop, language):
+def test_the_hand_off_page(desktop, language, settings):
+    settings.AUTH_QR_CODE_DESKTOP_CONFIRMATION = True  # so that Allow and Deny are shown
     response = speaking(desktop, language).get(reverse("qr_code_page"))
     assert response.status_code == 200
     assert response["Content-Language"] == language

@@ -76,6 +76,7 @@ def qr_code_page(request: HttpRequest) -> HttpResponse:
     logger.info("qrauth: order %s issued", ref)
     signals.issued.send(sender=FLOW, request=request, user=request.user, order_ref=ref)
     context = {**code_page_context(order_id), **describe(store.PENDING)}
+    context["desktop_confirmation"] = settings.DESKTOP_CONFIRMATION
     return render(request, "qrauth/page.html", context)
 
 
@@ -127,10 +128,13 @@ def _ask(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpR
     user, reason = check_order_user(order, request)
     if reason is not None:
         return invalid(request, FLOW, order.ref, user, reason)
-    if request.method == "GET":
+    if request.method == "GET" and token.elapsed is not None:
         # The frame was fresh now: this phone may confirm after the frame's
         # tolerance, within the order's life (a person needs time to read).
+        # A static code works for the order's whole life without one, and
+        # not writing a voucher spares the phone a session (a database write).
         binding.vouch_for(request, auth_code)
+    if request.method == "GET":
         signals.scanned.send(
             sender=FLOW, request=request, user=user, order_ref=order.ref, device=order.device
         )
