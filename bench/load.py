@@ -23,11 +23,19 @@ class Run:
     p99_ms: float
 
 
-def run_wrk(base_url: str, requests: Path, expected: str, seconds: int, cpus: str | None) -> Run:
+def run_wrk(
+    base_url: str,
+    requests: Path,
+    expected: str,
+    seconds: int,
+    cpus: str | None,
+    connections: int = CONNECTIONS,
+) -> Run:
     """One wrk run; raises if any answer was not a 200 with ``expected`` in it."""
-    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+    threads = min(THREADS, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     command += ["--timeout", "5s", "-s", str(SCRIPT), base_url]
-    command += ["--", str(requests), expected, str(THREADS)]
+    command += ["--", str(requests), expected, str(threads)]
     report = subprocess.run(
         pinned(command, cpus), capture_output=True, text=True, check=True, timeout=seconds + 30
     ).stdout

