@@ -13,10 +13,11 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 
 from . import tokens
+from .conf import settings as qrauth_settings
 from .store import Order
 
 HANDOFF = "handoff"
@@ -27,8 +28,10 @@ __all__ = [
     "bind_order",
     "bound_order",
     "claimer_digest",
+    "cookie_vouches_for",
     "existing_claimer_digest",
     "find_order",
+    "forget_cookie_voucher",
     "forget_order",
     "is_claimer",
     "issuer_still_bound",
@@ -38,12 +41,15 @@ __all__ = [
     "seal_session_key",
     "take_voucher",
     "vouch_for",
+    "vouch_in_cookie",
     "vouches_for",
 ]
 
 _SESSION_KEY = "qrauth"
 _CLAIMER_KEY = "qrauth_claimer"
 _VOUCHER_KEY = "qrauth_fresh_scan"
+_VOUCHER_COOKIE = "qrauth_fresh_scan"
+_VOUCHER_SALT = "qrauth.binding.voucher"
 _RESUME_KEY = "qrauth_resume"
 
 
@@ -139,6 +145,46 @@ def take_voucher(request: HttpRequest, scan_token: str) -> bool:
     vouched = vouches_for(request, scan_token)
     request.session.pop(_VOUCHER_KEY, None)
     return vouched
+
+
+# The hand-off's phone is not signed in: a session written only to hold the
+# voucher would cost every scan a database write, and Django's login would
+# replace that session a moment later. The voucher rides in a signed cookie
+# instead, for the order's life at most, sent back to the scan URLs only
+# (its path is theirs without the token, which it must not carry further).
+
+
+def _scan_urls(request: HttpRequest) -> str:
+    """The path the scan URLs share: ``/qr/`` of ``/qr/<token>/``."""
+    return request.path.rstrip("/").rsplit("/", 1)[0] + "/"
+
+
+def vouch_in_cookie(request: HttpRequest, response: HttpResponse, scan_token: str) -> None:
+    """``vouch_for``, in a signed cookie on ``response`` (the hand-off)."""
+    response.set_signed_cookie(
+        _VOUCHER_COOKIE,
+        _voucher(scan_token),
+        salt=_VOUCHER_SALT,
+        max_age=qrauth_settings.EXPIRATION_TIME,
+        path=_scan_urls(request),
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def cookie_vouches_for(request: HttpRequest, scan_token: str) -> bool:
+    """Whether this browser's voucher cookie is for ``scan_token``."""
+    voucher = request.get_signed_cookie(
+        _VOUCHER_COOKIE, default="", salt=_VOUCHER_SALT, max_age=qrauth_settings.EXPIRATION_TIME
+    )
+    return hmac.compare_digest(voucher, _voucher(scan_token))
+
+
+def forget_cookie_voucher(request: HttpRequest, response: HttpResponse) -> None:
+    """Use the voucher cookie up (whatever it said), if the browser sent one."""
+    if _VOUCHER_COOKIE in request.COOKIES:
+        response.delete_cookie(_VOUCHER_COOKIE, path=_scan_urls(request), samesite="Lax")
 
 
 def remember_scan(request: HttpRequest, token: tokens.ScanToken) -> None:

@@ -218,6 +218,35 @@ def test_a_fresh_scan_vouches_for_its_own_frame_only(desktop, phone, clock):
     assert SESSION_KEY not in phone.session
 
 
+def test_the_voucher_is_a_signed_cookie_for_the_scan_urls_only(desktop, phone):
+    path = frame_path(desktop, open_qr_page(desktop))
+    response = phone.get(path)
+    voucher = response.cookies["qrauth_fresh_scan"]
+    assert voucher["path"] == "/qr/"  # not the scan URL: it must not carry the token on
+    assert voucher["httponly"] and voucher["samesite"] == "Lax"
+    assert voucher["max-age"] == 300  # the order's life (AUTH_QR_CODE_EXPIRATION_TIME)
+    token = path.strip("/").rsplit("/", 1)[-1]
+    assert token not in voucher.value and token.split(".")[-1] not in voucher.value
+    assert "sessionid" not in phone.cookies  # no session (and no database write) for it
+
+
+def test_continue_uses_the_voucher_up(desktop, phone, clock):
+    path = frame_path(desktop, open_qr_page(desktop))
+    phone.get(path)
+    response = phone.post(path)
+    assert response["Location"] == "/"
+    assert response.cookies["qrauth_fresh_scan"]["max-age"] == 0
+    assert phone.cookies["qrauth_fresh_scan"].value == ""
+
+
+def test_an_unsigned_voucher_cookie_does_not_vouch(desktop, phone, clock):
+    path = frame_path(desktop, open_qr_page(desktop))
+    token = path.strip("/").rsplit("/", 1)[-1]
+    phone.cookies["qrauth_fresh_scan"] = tokens.keyed_hash("vouch", token)  # no signature
+    clock.now += 60
+    assert phone.post(path)["Location"] == INVALID
+
+
 def test_a_head_does_not_vouch_for_a_frame(desktop, phone, clock):
     auth_code = open_qr_page(desktop)
     path = frame_path(desktop, auth_code)

@@ -102,10 +102,13 @@ def qr_code_login(request: HttpRequest, auth_code: str) -> HttpResponse:
         return invalid(request, FLOW, None)
     if request.method != "POST":
         return _ask(request, token, auth_code)
-    vouched = binding.take_voucher(request, auth_code)
+    vouched = binding.cookie_vouches_for(request, auth_code)
     if request.POST.get("action") == "decline":
-        return _decline(request, token, vouched)
-    return _confirm(request, token, vouched)
+        response = _decline(request, token, vouched)
+    else:
+        response = _confirm(request, token, vouched)
+    binding.forget_cookie_voucher(request, response)
+    return response
 
 
 def _device(request: HttpRequest) -> str:
@@ -128,12 +131,6 @@ def _ask(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpR
     user, reason = check_order_user(order, request)
     if reason is not None:
         return invalid(request, FLOW, order.ref, user, reason)
-    if request.method == "GET" and token.elapsed is not None:
-        # The frame was fresh now: this phone may confirm after the frame's
-        # tolerance, within the order's life (a person needs time to read).
-        # A static code works for the order's whole life without one, and
-        # not writing a voucher spares the phone a session (a database write).
-        binding.vouch_for(request, auth_code)
     if request.method == "GET":
         signals.scanned.send(
             sender=FLOW, request=request, user=user, order_ref=order.ref, device=order.device
@@ -144,7 +141,13 @@ def _ask(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpR
         "account_name": display_name(user),
         "next": safe_next(request, ""),
     }
-    return render(request, "qrauth/confirm.html", context)
+    response = render(request, "qrauth/confirm.html", context)
+    if request.method == "GET" and token.elapsed is not None:
+        # The frame was fresh now: this phone may confirm after the frame's
+        # tolerance, within the order's life (a person needs time to read).
+        # A static code works for the order's whole life without one.
+        binding.vouch_in_cookie(request, response, auth_code)
+    return response
 
 
 def _confirm(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> HttpResponse:
