@@ -19,6 +19,7 @@ import http.client
 import io
 import json
 import os
+import random
 import statistics
 import time
 from collections.abc import Iterator
@@ -43,16 +44,19 @@ class JourneyFailed(Exception):
 @dataclass(frozen=True)
 class Flow:
     """Where a journey goes: the page that shows the code, and the start of
-    the path of its QR image in that page."""
+    the path of its QR image in that page; or, for qrauth's animated code,
+    the page's status poll, whose answer carries the frame the page draws."""
 
     name: str
     page: str
     picture: str
+    animated: bool = False
 
 
-QRAUTH = Flow("qrauth", "/qr/", "/qr/pic/")
+QRAUTH = Flow("qrauth, plain image", "/qr/", "/qr/pic/")  # a browser without JavaScript
+QRAUTH_ANIMATED = Flow("qrauth, animated", "/qr/", "", animated=True)  # the default page
 SESAME = Flow("sesame", "/sesame/", "/sesame/pic/")
-FLOWS = (QRAUTH, SESAME)
+FLOWS = (QRAUTH_ANIMATED, QRAUTH, SESAME)
 
 
 # -- HTTP, as a browser that keeps its cookies --------------------------------
@@ -139,12 +143,18 @@ def _form_fields(html: bytes) -> dict[str, str]:
     return reader.fields
 
 
-def _picture_path(html: bytes, flow: Flow) -> str:
-    start = html.find(f'src="{flow.picture}'.encode())
+def _attribute(html: bytes, name: str, starts: str, page: str) -> str:
+    """The first ``name="..."`` value in ``html`` that begins with ``starts``."""
+    start = html.find(f'{name}="{starts}'.encode())
     if start < 0:
-        raise JourneyFailed(f"{flow.page} shows no QR image")
-    start += len('src="')
+        raise JourneyFailed(f"{page} has no {name} starting {starts!r}")
+    start += len(name) + 2
     return html[start : html.index(b'"', start)].decode().replace("&amp;", "&")
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def _decoded_link(png: bytes) -> str:
@@ -154,8 +164,7 @@ def _decoded_link(png: bytes) -> str:
     found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     if len(found) != 1:
         raise JourneyFailed(f"the QR image holds {len(found)} QR codes, not one")
-    parts = urlsplit(found[0].text)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    return _path(found[0].text)
 
 
 # -- one journey -----------------------------------------------------------------
@@ -165,14 +174,29 @@ def journey(flow: Flow, desktop: Browser) -> tuple[Browser, tuple[float, ...]]:
     """Sign a new phone in by way of ``desktop``'s code; (the phone, the
     seconds each of STEPS took). Raises JourneyFailed when a step fails."""
     page = desktop.get(flow.page).expect(200, f"{flow.page} (issue)")
-    image = desktop.get(_picture_path(page.body, flow)).expect(200, "the QR image")
+    image, link = _code(flow, desktop, page.body)
     phone = Browser(desktop.base)
-    link = _decoded_link(image.body)
     scanned = phone.get(link).expect(200, "the scanned link")
     confirmed = phone.post(link, _form_fields(scanned.body)).expect(302, "Continue")
     if confirmed.location != "/" or "sessionid" not in phone.cookies:
         raise JourneyFailed(f"Continue did not sign in (to {confirmed.location!r})")
     return phone, tuple(answer.seconds for answer in (page, image, scanned, confirmed))
+
+
+def _code(flow: Flow, desktop: Browser, page: bytes) -> tuple[Answer, str]:
+    """What the desktop loads to show the code, and the link the phone reads
+    from it. The animated code: the status poll carries the frame, which the
+    page draws and the phone's camera reads; here the phone takes the link
+    as is (decoding is the phone's work, not the server's)."""
+    if flow.animated:
+        status_path = _attribute(page, "data-qrauth-status", "/qr/status/", flow.page)
+        status = desktop.get(status_path).expect(200, "the status poll")
+        frame = json.loads(status.body).get("frame")
+        if not frame:
+            raise JourneyFailed("the status poll carries no frame")
+        return status, _path(frame)
+    image = desktop.get(_attribute(page, "src", flow.picture, flow.page))
+    return image.expect(200, "the QR image"), _decoded_link(image.body)
 
 
 def check_journeys(base_url: str, desktop_cookie: str) -> None:
@@ -208,7 +232,10 @@ def _drive(flow: Flow, base_url: str, cookies: list[str], seconds: float, cpus: 
     started = time.monotonic()
     while time.monotonic() - started < seconds:
         try:
-            journey(flow, next(desktops))
+            desktop = next(desktops)
+            phone, _ = journey(flow, desktop)
+            if done == 0 and _username(phone) != _username(desktop):
+                raise JourneyFailed("the phone is not signed in as the desktop's user")
             done += 1
         except (JourneyFailed, OSError) as exc:
             failures.append(f"{type(exc).__name__}: {exc}")
@@ -221,8 +248,14 @@ def _more(failed: int) -> tuple[str, ...]:
 
 
 def _cycle(items: list[Browser]) -> Iterator[Browser]:
+    """Round and round ``items``, from a random one: each run starts
+    elsewhere, so that no desktop opens more codes a minute than qrauth's
+    ORDERS_PER_SESSION lets it (when one does, its journey fails)."""
+    start = random.randrange(len(items))
     while True:
-        yield from items
+        yield from items[start:]
+        yield from items[:start]
+        start = 0
 
 
 def run_load(

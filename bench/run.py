@@ -7,7 +7,8 @@ workers) serve the bench site (bench/benchsite: DEBUG off, database
 sessions on a file SQLite, the usual middleware, qrauth under /qr/, a bare
 baseline view, and the same QR sign-in built from django-sesame). gunicorn
 runs on CPU 0; the load generators and Redis on CPU 1, so that they do not
-steal from the server. qrauth's rate limits are on at their defaults.
+steal from the server. qrauth's rate limits are on at their defaults
+(but for row 5's minimum interval between polls, see there).
 Every row compares with a baseline measured in the same run; only the
 ratios compare between machines.
 
@@ -18,8 +19,11 @@ ratios compare between machines.
    any session-bound JSON poll. Alternating runs after a warm-up; medians.
 2. The whole hand-off (bench/journey.py): issue, image, scan, confirm,
    signed in, against the same journey built from django-sesame one-time
-   tokens and qrcode.make(). Journeys per second with several client
-   processes; the cost of each step one journey at a time.
+   tokens and qrcode.make(). qrauth twice: the default animated code (the
+   page's status poll carries the frame it draws) and the plain image (a
+   browser without JavaScript). Journeys per second with several client
+   processes (each run prints how busy each CPU was: the server's should
+   be the busy one); the cost of each step one journey at a time.
 3. Rendering (bench/rendering.py): a frame URL as a PNG, render_png against
    qrcode.make() + save; the page's encoder under Node. With row 1: how
    many waiting screens one box holds at one poll per second.
@@ -159,12 +163,34 @@ def measure_journeys(
     rates: dict[str, list[float]] = {flow.name: [] for flow in journey.FLOWS}
     for repeat in range(JOURNEY_REPEATS):
         for flow in journey.FLOWS if repeat % 2 == 0 else journey.FLOWS[::-1]:
-            seconds = JOURNEY_SECONDS
+            seconds, before = JOURNEY_SECONDS, _cpu_jiffies()
             rate = journey.run_load(flow, base_url, cookies, seconds, JOURNEY_CLIENTS, cpus)
-            print(f"  {flow.name:6} {seconds} s: {rate:.1f} journeys/s", flush=True)
+            print(f"  {flow.name:19} {seconds} s: {rate:.1f} journeys/s, {_busy(before)}")
             rates[flow.name].append(rate)
     steps = journey.step_costs(base_url, cookies[1:], STEP_JOURNEYS)
     return {name: report.median(values) for name, values in rates.items()}, steps
+
+
+def _cpu_jiffies() -> dict[str, tuple[int, int]]:
+    """{"cpu0": (busy, all), ...} from /proc/stat: to show which side is the
+    bottleneck (the server's CPU should be the busy one)."""
+    jiffies = {}
+    with open("/proc/stat") as stat:
+        for line in stat:
+            name, *values = line.split()
+            if name.startswith("cpu") and name != "cpu":
+                numbers = [int(value) for value in values]
+                jiffies[name] = (sum(numbers) - numbers[3] - numbers[4], sum(numbers))
+    return jiffies
+
+
+def _busy(before: dict[str, tuple[int, int]]) -> str:
+    after = _cpu_jiffies()
+    shares = []
+    for name, (busy, total) in after.items():
+        was_busy, was_total = before.get(name, (busy, total))
+        shares.append(f"{name} {100 * (busy - was_busy) / max(total - was_total, 1):.0f} % busy")
+    return ", ".join(shares)
 
 
 def measure_memory() -> tuple[dict, list, int]:
@@ -199,7 +225,8 @@ def settings_line() -> str:
         f"{REPEATS} of each, alternating, after a {WARM_UP_SECONDS} s warm-up; medians. "
         f"Journeys: {JOURNEY_REPEATS} runs of {JOURNEY_SECONDS} s each, alternating; medians; "
         f"steps one journey at a time, {STEP_JOURNEYS} each, medians. qrauth's rate limits "
-        "at their defaults."
+        "at their defaults, except row 5's minimum interval between polls (off: it polls 100 "
+        "orders faster than pages do)."
     )
 
 
