@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,27 +86,18 @@ def status_against_bare(base_url: str, wrk: Wrk, repeats: int, warm_up: int) -> 
     return {endpoint: summarize(endpoint_runs) for endpoint, endpoint_runs in runs.items()}
 
 
-def growth(
-    base_url: str,
-    wrk: Wrk,
-    conditions: dict[str, tuple[Callable[[], None], Callable[[], None]]],
-    repeats: int,
-    warm_up: int,
-) -> dict[str, Summary]:
-    """Row 5: the status poll under each condition, {name: (enter, leave)},
-    the conditions interleaved; ``enter`` prepares Redis for it (say, fills
-    it with open orders), ``leave`` undoes that."""
-    wrk.run(base_url, "status", warm_up)
-    runs: dict[str, list[load.Run]] = {name: [] for name in conditions}
+def growth(wrk: Wrk, servers: dict[str, str], repeats: int, warm_up: int) -> dict[str, Summary]:
+    """Row 5: the status poll of the same orders on each server, {name: base
+    URL}, whose Redis differ only in how many other orders they hold. The
+    servers take turns, so that the machine's drift (tens of seconds on a
+    shared machine) falls on both alike."""
+    for base_url in servers.values():
+        wrk.run(base_url, "status", warm_up)
+    runs: dict[str, list[load.Run]] = {name: [] for name in servers}
     for repeat in range(repeats):
-        for name in _alternating(tuple(conditions), repeat):
-            enter, leave = conditions[name]
+        for name in _alternating(tuple(servers), repeat):
             print(f"  {name}:", flush=True)
-            enter()
-            try:
-                runs[name].append(wrk.measure(base_url, "status"))
-            finally:
-                leave()
+            runs[name].append(wrk.measure(servers[name], "status"))
     return {name: summarize(name_runs) for name, name_runs in runs.items()}
 
 

@@ -29,10 +29,11 @@ ratios compare between machines.
    many waiting screens one box holds at one poll per second.
 4. Redis memory of an open order in its largest state (bench/footprint.py):
    MEMORY USAGE of its keys, and INFO memory growth over many such orders.
-5. Cost growth (bench/polling.py): the status poll of 100 orders with 100
-   and with 100,000 open orders in Redis, the two interleaved; medians. The
-   100 are polled faster than a page polls, so this server runs with the
-   minimum interval between polls off.
+5. Cost growth (bench/polling.py): the status poll of the same 100 orders
+   from two Redis, one holding them only, a copy of it that also holds
+   99,900 other open orders; a gunicorn for each, taking turns (five runs
+   each, medians). The 100 are polled faster than a page polls, so these
+   servers run with the minimum interval between polls off.
 6. Redis commands per request on each endpoint (bench/commands.py), seen
    by the server (MONITOR).
 
@@ -41,6 +42,7 @@ Prints a Markdown table (bench/report.py) and writes it to bench/results.md.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -54,11 +56,13 @@ import polling
 import rendering
 import report
 import servers
+from django.test import override_settings
 
 POLLED_ORDERS = 5000  # row 1
 GROWTH_POLLED, GROWTH_OPEN = 100, 100_000  # row 5
 MEMORY_ORDERS = 100_000  # row 4
 REPEATS = 3
+GROWTH_REPEATS = 5  # row 5: the two servers take turns, five each
 SECONDS = 10  # a throughput run
 LATENCY_SECONDS = 5  # a latency run, one connection
 WARM_UP_SECONDS = 3
@@ -125,28 +129,32 @@ def _requests(folder: Path, polls: list[orders.Poll], name: str) -> dict[str, Pa
 
 
 def measure_growth(folder: Path, polls: list[orders.Poll]) -> dict[str, polling.Summary]:
+    """Row 5: the same orders polled from two Redis: one holding them only,
+    a copy of it holding GROWTH_OPEN open orders in all."""
     print(f"row 5, the status poll of {len(polls)} orders as open orders grow:")
     wrk = polling.Wrk(SECONDS, LATENCY_SECONDS, CLIENT_CPUS, _requests(folder, polls, "growth"))
-    background: list = []
-
-    def fill() -> None:
+    crowded = folder / "crowded"
+    crowded.mkdir()
+    with servers.redis_server(crowded, CLIENT_CPUS) as crowded_url:
+        servers.copy_redis(os.environ["BENCH_REDIS_URL"], crowded_url)
         started = time.monotonic()
-        background[:] = footprint.fill_orders(GROWTH_OPEN - len(polls))
-        print(f"    filled in {time.monotonic() - started:.0f} s", flush=True)
-
-    def drop() -> None:
-        footprint.drop_orders(background)
-        background.clear()
-
-    conditions = {
-        f"{len(polls):,} open": (lambda: None, lambda: None),
-        f"{GROWTH_OPEN:,} open": (fill, drop),
-    }
-    no_interval = {"BENCH_STATUS_INTERVAL": "0"}
-    log = folder / "gunicorn-growth.log"
-    with servers.gunicorn(log, WORKERS, SERVER_CPUS, no_interval) as base_url:
-        polling.check_answers(base_url, polls[0])
-        return polling.growth(base_url, wrk, conditions, REPEATS, WARM_UP_SECONDS)
+        with override_settings(AUTH_QR_CODE_REDIS_URL=crowded_url):
+            footprint.fill_orders(GROWTH_OPEN - len(polls))
+        keys = servers.key_count(crowded_url)
+        if keys < GROWTH_OPEN:
+            raise RuntimeError(f"the second Redis holds {keys:,} keys, not {GROWTH_OPEN:,} orders")
+        print(f"  filled the second Redis in {time.monotonic() - started:.0f} s", flush=True)
+        # The polled orders are each polled faster than a page polls.
+        few, many = {"BENCH_STATUS_INTERVAL": "0"}, {"BENCH_STATUS_INTERVAL": "0"}
+        many["BENCH_REDIS_URL"] = crowded_url
+        with (
+            servers.gunicorn(folder / "growth-few.log", WORKERS, SERVER_CPUS, few) as few_url,
+            servers.gunicorn(folder / "growth-many.log", WORKERS, SERVER_CPUS, many) as many_url,
+        ):
+            for base_url in (few_url, many_url):
+                polling.check_answers(base_url, polls[0])
+            sites = {f"{len(polls):,} open": few_url, f"{GROWTH_OPEN:,} open": many_url}
+            return polling.growth(wrk, sites, GROWTH_REPEATS, WARM_UP_SECONDS)
 
 
 def measure_journeys(
@@ -226,7 +234,7 @@ def settings_line() -> str:
         f"Journeys: {JOURNEY_REPEATS} runs of {JOURNEY_SECONDS} s each, alternating; medians; "
         f"steps one journey at a time, {STEP_JOURNEYS} each, medians. qrauth's rate limits "
         "at their defaults, except row 5's minimum interval between polls (off: it polls 100 "
-        "orders faster than pages do)."
+        f"orders faster than pages do); row 5: {GROWTH_REPEATS} of each."
     )
 
 

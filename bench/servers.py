@@ -95,6 +95,33 @@ def _redis_answers(url: str) -> bool:
         client.close()
 
 
+def copy_redis(source_url: str, target_url: str) -> None:
+    """Copy every key of one Redis to another, with its time to live."""
+    source, target = redis.Redis.from_url(source_url), redis.Redis.from_url(target_url)
+    try:
+        keys = list(source.scan_iter(count=1000))
+        reading = source.pipeline(transaction=False)
+        for key in keys:
+            reading.dump(key).pttl(key)
+        read = reading.execute()
+        writing = target.pipeline(transaction=False)
+        for key, dumped, ttl in zip(keys, read[::2], read[1::2], strict=True):
+            if dumped is not None:  # not expired meanwhile
+                writing.restore(key, max(ttl, 0), dumped, replace=True)
+        writing.execute()
+    finally:
+        source.close()
+        target.close()
+
+
+def key_count(url: str) -> int:
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.dbsize())
+    finally:
+        client.close()
+
+
 @contextmanager
 def gunicorn(
     log: Path, workers: int, cpus: str | None, env: dict[str, str] | None = None
