@@ -51,7 +51,7 @@ PHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 )
-DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+DESKTOP_UA = orders.DESKTOP_UA
 MONITOR_TIMEOUT = 10  # seconds: a marker that never shows fails the run, not hangs it
 _passes = itertools.count(1)  # each pass its own users and client addresses
 
@@ -210,21 +210,6 @@ def _check(response: Any, expect: Expect, what: str) -> None:
             raise RuntimeError(f"{what} says {found}, expected ('pending', {expect.hint!r})")
 
 
-def _user(name: str) -> Any:
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.create(username=name)
-
-
-def _client(user_agent: str, address: str, user: Any = None) -> Any:
-    from django.test import Client
-
-    client = Client(headers={"user-agent": user_agent}, REMOTE_ADDR=address)
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
 def _signed_in(client: Any, user: Any, what: str) -> None:
     from django.contrib.auth import SESSION_KEY
 
@@ -238,9 +223,9 @@ def _handoff(recorder: Recorder, serial: int) -> list[Row]:
     from qrauth import tokens
     from qrauth.conf import settings
 
-    user = _user(f"commands-{serial}-handoff-{uuid.uuid4().hex[:8]}")
-    desktop = _client(DESKTOP_UA, f"192.0.2.{serial % 250 + 1}", user)
-    phone = _client(PHONE_UA, f"198.51.100.{serial % 250 + 1}")
+    user = orders.new_user(f"commands-{serial}-handoff-{uuid.uuid4().hex[:8]}")
+    desktop = orders.browser(DESKTOP_UA, f"192.0.2.{serial % 250 + 1}", user)
+    phone = orders.browser(PHONE_UA, f"198.51.100.{serial % 250 + 1}")
     done = resolve_url(settings.REDIRECT_URL)
     flow = _Flow(recorder, HANDOFF)
     page = flow.request("QR page GET /qr/", lambda: desktop.get("/qr/"), _page(200))
@@ -274,9 +259,9 @@ def _approve(recorder: Recorder, serial: int) -> list[Row]:
 
     from qrauth import tokens
 
-    user = _user(f"commands-{serial}-approve-{uuid.uuid4().hex[:8]}")
-    desktop = _client(DESKTOP_UA, f"203.0.113.{serial % 250 + 1}")
-    phone = _client(PHONE_UA, f"198.51.100.{serial % 250 + 1}", user)
+    user = orders.new_user(f"commands-{serial}-approve-{uuid.uuid4().hex[:8]}")
+    desktop = orders.browser(DESKTOP_UA, f"203.0.113.{serial % 250 + 1}")
+    phone = orders.browser(PHONE_UA, f"198.51.100.{serial % 250 + 1}", user)
     flow = _Flow(recorder, APPROVE)
     signin_page = Expect(200, template="qrauth/signin.html")
     page = flow.request(
@@ -308,13 +293,8 @@ def count_commands(*, warm_up: bool = True) -> list[Row]:
     ``warm_up``: first run both flows unmeasured, so that qrauth's
     connection is open and its scripts loaded: the steady state. Without
     it, on a Redis just started, each endpoint's first request also pays
-    SCRIPT LOAD (after a NOSCRIPT) and possibly the connection's handshake."""
-    from django.test.utils import setup_test_environment
-
-    try:
-        setup_test_environment()  # responses carry their templates and context
-    except RuntimeError:  # the caller did it already
-        pass
+    SCRIPT LOAD (after a NOSCRIPT) and possibly the connection's handshake.
+    Needs orders.setup_django() (responses must carry their templates)."""
     url = _redis_url()
     with Recorder(url) as recorder:
         if warm_up:

@@ -52,7 +52,7 @@ PHONE_UA = (
     "Mozilla/5.0 (Linux; Android 14; SM-S928B) AppleWebKit/537.36 (KHTML, like Gecko) "
     "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36"
 )
-DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+DESKTOP_UA = orders.DESKTOP_UA
 # The approve order keeps the requesting browser's address: IPv6 is the longer.
 DESKTOP_IP = "2001:db8:85a3:{:04x}:1319:8a2e:370:7348"  # 37 characters
 PHONE_IP = "198.51.100.23"
@@ -157,33 +157,19 @@ def per_order_usage() -> dict[str, Usage]:
     qrauth's own views (the same code paths as a browser and a phone), with
     the rate-limit counters of its issue named apart.
 
-    Needs django.setup(), the test environment (setup_test_environment, for
-    response contexts) and a migrated database; makes two users."""
-    from django.test.utils import setup_test_environment
-
-    try:
-        setup_test_environment()
-    except RuntimeError:  # the caller did it already
-        pass
+    Needs orders.setup_django() (responses must carry their context);
+    makes two users."""
     return {"handoff": _handoff_usage(), **_approve_usages()}
 
 
 def _user(role: str) -> Any:
     """A new user: its rate-limit counter is new too, so it shows in the diff."""
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.create(username=f"footprint-{role}-{secrets.token_hex(4)}")
+    return orders.new_user(f"footprint-{role}-{secrets.token_hex(4)}")
 
 
 def _desktop_ip() -> str:
     """A long IPv6 address in a /64 of its own (the approve limit counts per /64)."""
     return DESKTOP_IP.format(0x1000 + secrets.randbelow(0xF000))
-
-
-def _client(user_agent: str, address: str) -> Any:
-    from django.test import Client
-
-    return Client(headers={"user-agent": user_agent}, REMOTE_ADDR=address)
 
 
 def _expect(response: Any, status: int, what: str) -> Any:
@@ -223,9 +209,8 @@ class _Tracker:
 
 
 def _handoff_usage() -> Usage:
-    desktop = _client(DESKTOP_UA, PHONE_IP)
-    desktop.force_login(_user("handoff"))
-    phone = _client(PHONE_UA, PHONE_IP)
+    desktop = orders.browser(DESKTOP_UA, PHONE_IP, _user("handoff"))
+    phone = orders.browser(PHONE_UA, PHONE_IP)
     tracker = _Tracker()
     _scanned_and_polled(tracker, desktop, phone, "/qr/", "/qr/pic/{}/", "/qr/{}/")
     return tracker.usage("handoff", "scanned")
@@ -234,9 +219,8 @@ def _handoff_usage() -> Usage:
 def _approve_usages() -> dict[str, Usage]:
     from qrauth import tokens
 
-    desktop = _client(DESKTOP_UA, _desktop_ip())
-    phone = _client(PHONE_UA, PHONE_IP)
-    phone.force_login(_user("approve"))
+    desktop = orders.browser(DESKTOP_UA, _desktop_ip())
+    phone = orders.browser(PHONE_UA, PHONE_IP, _user("approve"))
     tracker = _Tracker()
     pages = ("/qr/signin/", "/qr/signin/pic/{}/", "/qr/approve/{}/")
     order_id, number = _scanned_and_polled(tracker, desktop, phone, *pages)
@@ -360,11 +344,10 @@ def _fill_range(flow: str, counters: bool, batch: int, start: int, stop: int) ->
     from qrauth import store
 
     client = store.get_redis()  # a forked child gets fresh connections (redis-py)
-    shas: dict[str, str] = {}
     handles: list[Handle] = []
     for first in range(start, stop, batch):
         orders = [_new_order(n, flow, counters) for n in range(first, min(first + batch, stop))]
-        _fill_batch(client, shas, orders)
+        _fill_batch(client, orders)
         handles += [order.handle for order in orders]
     return handles
 
@@ -448,26 +431,27 @@ def _phone() -> str:
     return describe_user_agent(PHONE_UA)
 
 
-def _fill_batch(client: Any, shas: dict[str, str], orders: list[_NewOrder]) -> None:
+def _fill_batch(client: Any, orders: list[_NewOrder]) -> None:
     """Issue, mint, scan and poll ``orders``: one pipelined round trip each step."""
     from qrauth import scripts, store
     from qrauth.conf import settings
 
-    issued = _pipelined(client, shas, [call for order in orders for call in _issue_calls(order)])
+    # store._pipelined: how the issue path itself sends several scripts in one round trip.
+    issued = store._pipelined(client, [call for order in orders for call in _issue_calls(order)])
     if any(result != 1 for result in issued[len(orders[0].limits) :: len(orders[0].limits) + 1]):
         raise RuntimeError("fill_orders: an order was not issued")
-    minted = _pipelined(client, shas, [_call(scripts.MINT, o, o.user_id) for o in orders])
+    minted = store._pipelined(client, [_call(scripts.MINT, o, o.user_id) for o in orders])
     if minted != [1] * len(orders):
         raise RuntimeError("fill_orders: an order's static code could not be minted")
     # record_scan's arguments: device, elapsed ("" for a static code), now,
     # tolerance, vouched, flow.
     scan = [_phone(), "", store.now(), settings.FRAME_TOLERANCE, 0]
     scans = [(scripts.SCAN, o.handle.keys[0], [*scan, o.fields["f"]]) for o in orders]
-    scanned = _pipelined(client, shas, scans)
+    scanned = store._pipelined(client, scans)
     if any(_text(r[1]) != store.SCANNED or _text(r[-1]) != "1" for r in scanned):
         raise RuntimeError("fill_orders: an order did not record its scan")
     poll = [store.now_ms(), round(settings.STATUS_INTERVAL * 1000)]  # as order_status
-    polled = _pipelined(client, shas, [_call(scripts.STATUS, o, *poll) for o in orders])
+    polled = store._pipelined(client, [_call(scripts.STATUS, o, *poll) for o in orders])
     if any(_text(r[0]) != store.SCANNED for r in polled):
         raise RuntimeError("fill_orders: an order's poll did not find it scanned")
 
@@ -490,15 +474,6 @@ def _counted(order: _NewOrder) -> list[tuple[str, Any]]:
 def _call(source: str, order: _NewOrder, *args: Any) -> Call:
     """A script on ``order``'s hash whose first argument is its binding digest."""
     return (source, order.handle.keys[0], [order.handle.binding_digest, *args])
-
-
-def _pipelined(client: Any, shas: dict[str, str], calls: list[Call]) -> list[Any]:
-    pipe = client.pipeline(transaction=False)
-    for source, key, args in calls:
-        if source not in shas:
-            shas[source] = client.script_load(source)
-        pipe.evalsha(shas[source], 1, key, *args)
-    return pipe.execute()
 
 
 def _store_order(n: int, flow: str, counters: bool) -> Handle:

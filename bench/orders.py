@@ -15,10 +15,12 @@ import os
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import django
 
 BARE_KEY_PREFIX = "bench:bare:"
+DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 # What the load compares: qrauth's status poll and the baseline view.
 ENDPOINTS = {"status": "/qr/status/{}/", "bare": "/bare/{}/"}
 
@@ -71,6 +73,22 @@ def issue_orders(count: int, prefix: str = "bench") -> list[Poll]:
     connections.close_all()
     _store_bare_keys(polls)
     return polls
+
+
+def new_user(username: str) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create(username=username)
+
+
+def browser(user_agent: str, address: str, user: Any = None) -> Any:
+    """A test Client with this User-Agent and address, signed in as ``user`` if given."""
+    from django.test import Client
+
+    client = Client(headers={"user-agent": user_agent}, REMOTE_ADDR=address)
+    if user is not None:
+        client.force_login(user)
+    return client
 
 
 def _issue(user) -> Poll:

@@ -7,7 +7,6 @@ the target with whether it was met.
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,10 +32,6 @@ class Results:
     memory: tuple[dict[str, Any], list[Any], int] | None = None  # footprint's, bare key
     commands: list[Any] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 def _met(ok: bool) -> str:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -176,7 +177,7 @@ def measure_journeys(
             print(f"  {flow.name:19} {seconds} s: {rate:.1f} journeys/s, {_busy(before)}")
             rates[flow.name].append(rate)
     steps = journey.step_costs(base_url, cookies[1:], STEP_JOURNEYS)
-    return {name: report.median(values) for name, values in rates.items()}, steps
+    return {name: statistics.median(values) for name, values in rates.items()}, steps
 
 
 def _cpu_jiffies() -> dict[str, tuple[int, int]]:
