@@ -34,8 +34,9 @@ class QRAuthConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from . import checks, logs, stepup  # noqa: F401  (importing checks registers them)
+        from . import binding, checks, logs, stepup  # noqa: F401  (importing checks registers them)
 
         logs.install()
         user_logged_out.connect(_cancel_orders_on_logout, dispatch_uid="qrauth.logout")
         user_logged_in.connect(stepup.on_login, dispatch_uid="qrauth.step_up")
+        user_logged_in.connect(binding.cancel_left_behind, dispatch_uid="qrauth.change_of_user")

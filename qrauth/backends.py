@@ -38,12 +38,17 @@ def check_order_user(
 
     ``user`` is None when the account no longer exists.
 
-    Refused when the user is gone or inactive, when the password changed
+    Refused when the order's seal does not match its fields (edited or
+    stitched together in Redis: nothing in Redis alone can sign anyone in),
+    when the user is gone or inactive, when the password changed
     since the code was issued or approved (the session auth hash moved on),
     when the site's policy (AUTH_QR_CODE_USER_POLICY) says no, and, for a
     hand-off, when the issuing browser no longer holds the order (signed
     out, switched user, showed a newer code).
     """
+    if not _sealed(order):
+        logger.warning("qrauth: order %s refused: its seal does not match", order.ref)
+        return None, "tampered"
     user_model = get_user_model()
     try:
         user = user_model._default_manager.get(pk=order.user_id)
@@ -59,6 +64,20 @@ def check_order_user(
     if order.flow == HANDOFF and not issuer_still_bound(order):
         return user, "signed_out"
     return user, None
+
+
+def _sealed(order: Order) -> bool:
+    """Whether the order's seal is the MAC of its deciding fields: a
+    hand-off as issued (or as its desktop allowed the claiming phone), an
+    approve order as the claiming phone approved it."""
+    if order.flow == APPROVE:
+        allows = f"approved:{order.claimer}"
+    elif order.flow == HANDOFF:
+        allows = f"allowed:{order.claimer}" if order.claimer else "issued"
+    else:
+        return False
+    expected = tokens.order_seal(order.id, order.flow, order.user_id, order.auth_digest, allows)
+    return hmac.compare_digest(expected.encode(), order.seal.encode())
 
 
 class QRAuthBackend(ModelBackend):

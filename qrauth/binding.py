@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import base64
 import hmac
+import logging
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends import signed_cookies
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
-from . import tokens
+from . import store, tokens
 from .conf import settings as qrauth_settings
 from .store import Order
 
@@ -27,30 +31,27 @@ FLOWS = (HANDOFF, APPROVE)
 __all__ = [
     "bind_order",
     "bound_order",
+    "cancel_left_behind",
     "claimer_digest",
-    "cookie_vouches_for",
     "existing_claimer_digest",
     "find_order",
-    "forget_cookie_voucher",
     "forget_order",
+    "forget_scan",
     "is_claimer",
     "issuer_still_bound",
     "owns_order",
     "remember_scan",
     "remembered_scan",
+    "scan_vouched",
     "seal_session_key",
-    "take_voucher",
-    "vouch_for",
-    "vouch_in_cookie",
-    "vouches_for",
+    "session_id",
 ]
 
+logger = logging.getLogger(__name__)
+
 _SESSION_KEY = "qrauth"
+_SESSION_ID_KEY = "qrauth_session"
 _CLAIMER_KEY = "qrauth_claimer"
-_VOUCHER_KEY = "qrauth_fresh_scan"
-_VOUCHER_COOKIE = "qrauth_fresh_scan"
-_VOUCHER_SALT = "qrauth.binding.voucher"
-_RESUME_KEY = "qrauth_resume"
 
 
 def bind_order(request: HttpRequest, flow: str, order_id: str) -> str:
@@ -94,6 +95,18 @@ def forget_order(request: HttpRequest, flow: str) -> None:
         request.session[_SESSION_KEY] = orders
 
 
+def session_id(request: HttpRequest) -> str:
+    """A random id of this browser's session, kept in it: what the limits
+    per session count by. It stays put under every session engine, where a
+    signed-cookie session's key is its data, new with every write; and
+    unlike a session key it is no credential. A flushed session (logout,
+    another user) starts with a new one."""
+    value = request.session.get(_SESSION_ID_KEY)
+    if not value:
+        value = request.session[_SESSION_ID_KEY] = tokens.new_secret()
+    return value
+
+
 # -- the scanning session -------------------------------------------------------
 
 
@@ -125,82 +138,65 @@ def is_claimer(request: HttpRequest, claimer: str) -> bool:
     return hmac.compare_digest(_claimer_of(secret).encode(), claimer.encode())
 
 
-def _voucher(scan_token: str) -> str:
-    return tokens.keyed_hash("vouch", scan_token)
+# The scan a phone made rides in a signed cookie, not in its session: the
+# hand-off's phone is not signed in, and a session written for every scan
+# would cost each one a database row (and anonymous traffic unbounded
+# writes). The cookie is set only when the scanned code was fresh, so it also
+# vouches for it: a phone may answer after its frame's tolerance, within the
+# order's life. It keeps the order id and the frame, never the code: only
+# the server can rebuild the token. It goes back to qrauth's URLs only, and
+# lets the scan URL answer with a redirect to a page without the token, so
+# the token sits in no address bar, history entry or page script.
+_SCAN_COOKIE = "qrauth_scan"
+_SCAN_SALT = "qrauth.binding.scan"
 
 
-def vouch_for(request: HttpRequest, scan_token: str) -> None:
-    """This session saw ``scan_token`` while its frame was fresh. It keeps
-    the voucher through a sign-in (Django's login keeps a session's data),
-    so a phone that must sign in first need not scan again."""
-    request.session[_VOUCHER_KEY] = _voucher(scan_token)
+def _qrauth_path() -> str:
+    """The path every qrauth URL shares: ``/qr/`` of ``path("qr/", include(...))``."""
+    return reverse("qr_code_page")
 
 
-def vouches_for(request: HttpRequest, scan_token: str) -> bool:
-    return hmac.compare_digest(request.session.get(_VOUCHER_KEY, ""), _voucher(scan_token))
-
-
-def take_voucher(request: HttpRequest, scan_token: str) -> bool:
-    """``vouches_for``, and the voucher is used up whatever it said."""
-    vouched = vouches_for(request, scan_token)
-    request.session.pop(_VOUCHER_KEY, None)
-    return vouched
-
-
-# The hand-off's phone is not signed in: a session written only to hold the
-# voucher would cost every scan a database write, and Django's login would
-# replace that session a moment later. The voucher rides in a signed cookie
-# instead, for the order's life at most, sent back to the scan URLs only
-# (its path is theirs without the token, which it must not carry further).
-
-
-def _scan_urls(request: HttpRequest) -> str:
-    """The path the scan URLs share: ``/qr/`` of ``/qr/<token>/``."""
-    return request.path.rstrip("/").rsplit("/", 1)[0] + "/"
-
-
-def vouch_in_cookie(request: HttpRequest, response: HttpResponse, scan_token: str) -> None:
-    """``vouch_for``, in a signed cookie on ``response`` (the hand-off)."""
+def remember_scan(request: HttpRequest, response: HttpResponse, token: tokens.ScanToken) -> None:
+    """Keep the scan ``token`` (fresh now) in this browser, for the order's life."""
+    value = f"{token.order_id}.{'' if token.elapsed is None else token.elapsed}"
     response.set_signed_cookie(
-        _VOUCHER_COOKIE,
-        _voucher(scan_token),
-        salt=_VOUCHER_SALT,
+        _SCAN_COOKIE,
+        value,
+        salt=_SCAN_SALT,
         max_age=qrauth_settings.EXPIRATION_TIME,
-        path=_scan_urls(request),
+        path=_qrauth_path(),
         secure=request.is_secure(),
         httponly=True,
         samesite="Lax",
     )
 
 
-def cookie_vouches_for(request: HttpRequest, scan_token: str) -> bool:
-    """Whether this browser's voucher cookie is for ``scan_token``."""
-    voucher = request.get_signed_cookie(
-        _VOUCHER_COOKIE, default="", salt=_VOUCHER_SALT, max_age=qrauth_settings.EXPIRATION_TIME
+def remembered_scan(request: HttpRequest) -> tuple[str, tokens.ScanToken] | None:
+    """The scan ``remember_scan`` kept: (its token, rebuilt, and the token's
+    parts), or None."""
+    value = request.get_signed_cookie(
+        _SCAN_COOKIE, default="", salt=_SCAN_SALT, max_age=qrauth_settings.EXPIRATION_TIME
     )
-    return hmac.compare_digest(voucher, _voucher(scan_token))
-
-
-def forget_cookie_voucher(request: HttpRequest, response: HttpResponse) -> None:
-    """Use the voucher cookie up (whatever it said), if the browser sent one."""
-    if _VOUCHER_COOKIE in request.COOKIES:
-        response.delete_cookie(_VOUCHER_COOKIE, path=_scan_urls(request), samesite="Lax")
-
-
-def remember_scan(request: HttpRequest, token: tokens.ScanToken) -> None:
-    """Keep the scan a phone must sign in to answer, so that the login page's
-    ``next`` need not carry the token (that page is the site's, with
-    whatever scripts and Referer policy it has)."""
-    request.session[_RESUME_KEY] = [token.order_id, token.elapsed]
-
-
-def remembered_scan(request: HttpRequest) -> str | None:
-    """The scan token ``remember_scan`` kept, rebuilt, or None."""
-    entry = request.session.get(_RESUME_KEY)
-    if not entry or not tokens.is_order_id(str(entry[0])):
+    order_id, _, elapsed = value.partition(".")
+    if not tokens.is_order_id(order_id) or not (elapsed == "" or elapsed.isdigit()):
         return None
-    order_id, elapsed = entry
-    return tokens.scan_token(order_id) if elapsed is None else tokens.frame_token(order_id, elapsed)
+    if not elapsed:
+        return tokens.scan_token(order_id), tokens.ScanToken(order_id, None)
+    token = tokens.ScanToken(order_id, int(elapsed))
+    return tokens.frame_token(order_id, token.elapsed), token
+
+
+def scan_vouched(request: HttpRequest, scan_token: str) -> bool:
+    """Whether this browser saw ``scan_token`` fresh (its scan cookie is for it)."""
+    remembered = remembered_scan(request)
+    kept = remembered[0] if remembered else ""
+    return hmac.compare_digest(kept.encode(), scan_token.encode())
+
+
+def forget_scan(request: HttpRequest, response: HttpResponse) -> None:
+    """Use the scan cookie up (whatever it said), if the browser sent one."""
+    if _SCAN_COOKIE in request.COOKIES:
+        response.delete_cookie(_SCAN_COOKIE, path=_qrauth_path(), samesite="Lax")
 
 
 # -- the issuing session, as the source of truth -------------------------------
@@ -210,6 +206,24 @@ def remembered_scan(request: HttpRequest) -> str | None:
 # the logout signal), two page loads may race. So the order also carries the
 # issuing session's key, sealed, and a scan only counts while that session
 # is still signed in as the order's user and still points at this order.
+#
+# A signed-cookie session lives in the browser alone: there is nothing on
+# the server to load, and its key is the session's data, signed (a
+# credential that must not go to Redis). Under it the order is the source
+# of truth, and every way a browser lets go of its code cancels the order:
+# a newer code (in the Redis call that issues it), logout (apps.py), and a
+# login as someone else, which flushes the session without the logout
+# signal (``cancel_left_behind``, from the session the browser's cookie
+# still carried). What stays open: a logout while Redis is unreachable
+# leaves the code working until it expires, as a copied signed-cookie
+# session outlives its logout in Django itself.
+
+
+def _sessions_on_server() -> bool:
+    """Whether SESSION_ENGINE keeps sessions on the server: every engine
+    Django ships but signed_cookies does."""
+    engine = import_module(settings.SESSION_ENGINE).SessionStore
+    return not issubclass(engine, signed_cookies.SessionStore)
 
 
 def _keystream(order_id: str, length: int) -> bytes:
@@ -227,7 +241,10 @@ def _xor(order_id: str, data: bytes) -> bytes:
 
 
 def seal_session_key(order_id: str, session_key: str) -> str:
-    """The session key, unreadable without SECRET_KEY and the order id."""
+    """The session key, unreadable without SECRET_KEY and the order id; ""
+    for a signed-cookie session, which has nothing on the server to load."""
+    if not _sessions_on_server():
+        return ""
     return base64.urlsafe_b64encode(_xor(order_id, session_key.encode())).decode("ascii")
 
 
@@ -241,6 +258,8 @@ def _unseal(order_id: str, sealed: str) -> str | None:
 def issuer_still_bound(order: Order) -> bool:
     """Whether the browser that issued ``order`` is still signed in as its
     user and still shows this order."""
+    if not _sessions_on_server():
+        return True  # the order's own state says so: see above
     session_key = _unseal(order.id, order.issuer)
     if not session_key:
         return False
@@ -249,3 +268,25 @@ def issuer_still_bound(order: Order) -> bool:
     if not entry or str(session.get(SESSION_KEY)) != order.user_id:
         return False
     return hmac.compare_digest(entry[0].encode(), order.id.encode())
+
+
+def cancel_left_behind(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """``user_logged_in`` receiver: a login that replaced a signed-cookie
+    session (as another user) cancels the hand-off code of the session
+    before. A session kept on the server needs nothing: that login deleted
+    it, and ``issuer_still_bound`` finds it gone. Logging in must work while
+    Redis is down, so a failure is only logged."""
+    if request is None or not hasattr(request, "session") or _sessions_on_server():
+        return
+    cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not cookie:
+        return
+    before = import_module(settings.SESSION_ENGINE).SessionStore(cookie)
+    entry = before.get(_SESSION_KEY, {}).get(HANDOFF)
+    if not entry or entry == request.session.get(_SESSION_KEY, {}).get(HANDOFF):
+        return  # no code, or a login that kept the session (the same user)
+    order_id, secret = entry
+    try:
+        store.cancel_order(order_id, tokens.binding_digest(secret))
+    except Exception:  # logging in must never fail because of us
+        logger.warning("qrauth: could not cancel an order at a change of user", exc_info=True)

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings as django_settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
+from django.http.request import split_domain_port, validate_host
 from django.utils.module_loading import import_string
 
 from .conf import setting_errors
@@ -43,6 +46,12 @@ W002 = (
 E006 = (
     "AUTH_QR_CODE_USER_POLICY cannot be imported ({error}).",
     "Point it at a callable policy(request, user, flow) -> bool, or set it to None.",
+)
+E007 = (
+    "QR codes point at {domain!r}, the current Site's domain, which this site does not "
+    "serve (ALLOWED_HOSTS): phones would send live sign-in codes there.",
+    "Set AUTH_QR_CODE_BASE_URL to this site's address (such as 'https://www.example.com'), "
+    "or fix the Site's domain in the admin (Sites).",
 )
 
 _LOCAL_CACHES = (
@@ -125,5 +134,38 @@ def _redis(**kwargs: Any) -> list[Warning]:
     return []
 
 
-for _check in (_middleware, _backend, _settings, _user_policy, _session_engine, _redis):
+def _site_domain(**kwargs: Any) -> list[Error]:
+    base_url = getattr(django_settings, "AUTH_QR_CODE_BASE_URL", None)  # a bad one is E004's
+    site_id = getattr(django_settings, "SITE_ID", None)  # None: the request's host is used
+    if base_url or site_id is None or not apps.is_installed("django.contrib.sites"):
+        return []
+    from django.contrib.sites.models import Site
+
+    try:
+        domain = Site.objects.get_current().domain
+    except (DatabaseError, Site.DoesNotExist):  # before migrate: nothing to say yet
+        return []
+    if _serves(domain):
+        return []
+    return [Error(E007[0].format(domain=domain), hint=E007[1], id="qrauth.E007")]
+
+
+def _serves(domain: str) -> bool:
+    """Whether a request for ``domain`` would pass ALLOWED_HOSTS, as Django checks it."""
+    allowed = django_settings.ALLOWED_HOSTS
+    if django_settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    host, _port = split_domain_port(domain)
+    return bool(host) and validate_host(host, allowed)
+
+
+for _check in (
+    _middleware,
+    _backend,
+    _settings,
+    _user_policy,
+    _session_engine,
+    _redis,
+    _site_domain,
+):
     register(_check, "qrauth")

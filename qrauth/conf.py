@@ -107,6 +107,7 @@ _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "APPROVE_ENABLED": (True, _bool, "True or False"),
     "NUMBER_MATCHING": (True, _bool, "True or False"),
     "DESKTOP_CONFIRMATION": (False, _bool, "True or False"),
+    "CONFIRM_ACCOUNT": (True, _bool, "True or False"),
     "USER_POLICY": (None, _optional_str, "None or a dotted path to a callable"),
     "STEP_UP_AGE": (None, _optional_lifetime, "None or a whole number of seconds (1 or more)"),
     "STEP_UP_URL": (None, _optional_str, "None, or the URL, path or URL name of a view"),
@@ -118,6 +119,7 @@ _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "ORDERS_PER_SESSION": ((10, 60), _rate, _RATE),
     "ORDERS_PER_USER": ((20, 600), _rate, _RATE),
     "APPROVE_ORDERS_PER_IP": ((60, 60), _rate, _RATE),
+    "APPROVE_ORDERS_PER_SITE": ((10000, 300), _rate, _RATE),
     "SCAN_FAILURES_PER_IP": ((30, 300), _rate, _RATE),
     "STATUS_INTERVAL": (0.5, _interval, "a number of seconds from 0 (no limit) to 60"),
 }

@@ -6,7 +6,9 @@ User-Agent is whatever the client says it is.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import logging
 import re
 
 from django.http import HttpRequest
@@ -16,6 +18,8 @@ from django.utils.translation import gettext, gettext_noop
 from .conf import settings
 
 __all__ = ["client_ip", "describe_user_agent", "device_label", "same_network"]
+
+logger = logging.getLogger(__name__)
 
 # In English wherever it is kept (the order, signals); device_label translates it.
 UNKNOWN_DEVICE = gettext_noop("an unknown device")
@@ -74,7 +78,24 @@ def client_ip(request: HttpRequest) -> str:
     says how many proxies in front of this server append to
     ``X-Forwarded-For`` (the address the outermost one saw), or names a
     callable that knows. Never ``X-Forwarded-For`` by default: any client
-    can send one."""
+    can send one. "" when there is none (a server on a unix socket)."""
+    address = _client_ip(request)
+    if not address:
+        _say_no_address()
+    return address
+
+
+@functools.cache  # once per process: every such request would say the same
+def _say_no_address() -> None:
+    logger.warning(
+        "qrauth: a request without a client address (REMOTE_ADDR is empty, as behind "
+        "a server on a unix socket): all such requests share one rate-limit bucket, "
+        '"unknown". Have the proxy in front set X-Forwarded-For and set '
+        "AUTH_QR_CODE_TRUSTED_PROXIES (README, Deployment)."
+    )
+
+
+def _client_ip(request: HttpRequest) -> str:
     proxies = settings.TRUSTED_PROXIES
     if isinstance(proxies, str):
         return str(import_string(proxies)(request) or "")
@@ -95,7 +116,7 @@ def same_network(first: str, second: str) -> bool | None:
     looks like a proxy's. A hint for people, never a security decision: a
     proxy or a VPN moves both."""
     try:
-        a, b = ipaddress.ip_address(first), ipaddress.ip_address(second)
+        a, b = _address(first), _address(second)
     except ValueError:
         return None
     if a.is_loopback or b.is_loopback or (a == b and a.is_private):
@@ -108,3 +129,9 @@ def same_network(first: str, second: str) -> bool | None:
     return ipaddress.ip_network(f"{a}/{prefix}", strict=False) == ipaddress.ip_network(
         f"{b}/{prefix}", strict=False
     )
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    address = ipaddress.ip_address(text)
+    # A dual-stack server sees an IPv4 client as ::ffff:192.0.2.1.
+    return getattr(address, "ipv4_mapped", None) or address

@@ -1,5 +1,5 @@
-"""Rate limits: how many codes a browser, a user or a network may ask for,
-and how many codes that do not work one network may try.
+"""Rate limits: how many codes a browser, a user, a network or the whole
+site may ask for, and how many codes that do not work one network may try.
 
 Counters live in Redis (store.hit, one atomic script per counter) in fixed
 windows, so every web server shares them. Each limit is a setting of
@@ -20,7 +20,7 @@ import ipaddress
 
 from django.http import HttpRequest
 
-from . import store
+from . import binding, store
 from .conf import settings
 from .devices import client_ip
 from .policy import APPROVE
@@ -30,11 +30,13 @@ __all__ = ["network_of", "order_limits", "scan_failed"]
 
 def network_of(address: str) -> str:
     """Who an address is, for a limit: an IPv4 address, or an IPv6 /64 (one
-    subscriber's share, which they can spread requests over at will)."""
+    subscriber's share, which they can spread requests over at will).
+    "unknown" for no address (behind a server on a unix socket): all such
+    clients share one limit, rather than each having none."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return address
+        return address or "unknown"
     if ip.version == 4:
         return str(ip)
     if ip.ipv4_mapped:  # ::ffff:192.0.2.1 is 192.0.2.1
@@ -55,13 +57,25 @@ def _per_network(name: str, request: HttpRequest) -> list[store.Limit]:
     return _limit(name, network, network)
 
 
+def _per_session(request: HttpRequest) -> list[store.Limit]:
+    if settings.ORDERS_PER_SESSION is None:
+        return []  # and no id written to the session for it
+    return _limit("ORDERS_PER_SESSION", binding.session_id(request))
+
+
+# One counter for the whole site: what bounds the memory that open approve
+# orders take in Redis, whoever asks for them (many addresses, one each).
+_SITE = "site"
+
+
 def order_limits(request: HttpRequest, flow: str) -> list[store.Limit]:
     """The limits a new order of ``flow`` counts against: its browser
-    session's, and its user's (hand-off) or its network's (approve: a
-    session costs an anonymous client nothing)."""
-    limits = _limit("ORDERS_PER_SESSION", request.session.session_key or "")
+    session's, and its user's (hand-off) or its network's and the site's
+    (approve: a session costs an anonymous client nothing)."""
+    limits = _per_session(request)
     if flow == APPROVE:
-        return limits + _per_network("APPROVE_ORDERS_PER_IP", request)
+        site = _limit("APPROVE_ORDERS_PER_SITE", _SITE)
+        return limits + _per_network("APPROVE_ORDERS_PER_IP", request) + site
     user_id = str(request.user.pk)
     return limits + _limit("ORDERS_PER_USER", user_id, f"user {user_id}")
 

@@ -17,7 +17,10 @@ An order is a hash with one-letter fields (an open order stays well under
     u  user id                            a  that user's auth digest
     k  hand-off: the issuing session's key, sealed
     r  approve: the requesting browser    i  the IP address of the other device
-    n  approve: the number to match       c  the claiming session's digest
+    n  approve: "1" with number matching  c  the claiming session's digest
+    v  approve: the digest of the last signed-in phone session that
+       scanned; the number to match is derived from it (tokens.match_number)
+    z  the seal: a MAC of the fields that decide a sign-in (tokens.order_seal)
     l  the issuing browser's last status poll, ms
     y  hand-off: the waiting phone's last status poll, ms
 
@@ -32,12 +35,16 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 """
 
+# The issuing browser asks for the plain image of its open order. A
+# hand-off's static code works from now on; an approve order gets no static
+# code at all (its image carries the current frame, which goes stale in
+# seconds). Returns when the order was created, or false.
 # ARGV: binding digest, user id ('' for an approve order, which has none yet).
-MINT = """
-local b, u, s = unpack(redis.call('HMGET', KEYS[1], 'b', 'u', 's'))
-if b ~= ARGV[1] or (u or '') ~= ARGV[2] or (s ~= 'p' and s ~= 's') then return 0 end
-redis.call('HSET', KEYS[1], 'm', '1')
-return 1
+PICTURE = """
+local f, b, u, s, t = unpack(redis.call('HMGET', KEYS[1], 'f', 'b', 'u', 's', 't'))
+if b ~= ARGV[1] or (u or '') ~= ARGV[2] or (s ~= 'p' and s ~= 's') then return false end
+if f == 'h' then redis.call('HSET', KEYS[1], 'm', '1') end
+return t
 """
 
 # Whether a token may use the open order of its flow. A static code (no
@@ -48,7 +55,7 @@ return 1
 USABLE = """
 local function usable(f, s, m, t)
   if f ~= ARGV[6] or (s ~= 'p' and s ~= 's') then return false end
-  if ARGV[2] == '' then return m == '1' end
+  if ARGV[2] == '' then return f == 'h' and m == '1' end
   if ARGV[5] == '1' then return true end
   local age = tonumber(ARGV[3]) - tonumber(t)
   local elapsed = tonumber(ARGV[2])
@@ -58,7 +65,7 @@ local f, s, m, t = unpack(redis.call('HMGET', KEYS[1], 'f', 's', 'm', 't'))
 local ok = usable(f, s, m, t)
 """
 
-FIELDS = ("f", "s", "u", "a", "t", "d", "m", "k", "r", "i", "n", "c")
+FIELDS = ("f", "s", "u", "a", "t", "d", "m", "k", "r", "i", "n", "c", "v", "z")
 
 READ = f"""
 local order = redis.call('HMGET', KEYS[1], {", ".join(repr(name) for name in FIELDS)})
@@ -66,11 +73,16 @@ table.insert(order, ok and '1' or '0')
 return order
 """
 
-# A GET of the scan URL: note the device, never move past "scanned".
+# A GET of the scan URL: note the device, never move past "scanned". An
+# approve order also notes the signed-in phone session that looks at it
+# (ARGV[7], '' for none): the desktop shows the number derived from it.
 SCAN = (
     USABLE
     + """
-if ok then redis.call('HSET', KEYS[1], 's', 's', 'd', ARGV[1]) end
+if ok then
+  redis.call('HSET', KEYS[1], 's', 's', 'd', ARGV[1])
+  if f == 'a' and ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'v', ARGV[7]) end
+end
 """
     + READ
 )
@@ -97,11 +109,13 @@ redis.call('HSET', KEYS[1], 's', 'q', 'd', ARGV[1], 'c', ARGV[7], 'i', ARGV[8])
 )
 
 # Hand-off with desktop confirmation: the issuing desktop allows (g) or
-# denies (n) the phone that asked. ARGV: binding digest, new state.
+# denies (n) the phone that asked. ARGV: binding digest, new state, the
+# claimer the desktop saw, the seal of the allowed sign-in.
 DESKTOP_DECIDE = """
-local b, s = unpack(redis.call('HMGET', KEYS[1], 'b', 's'))
-if b ~= ARGV[1] or s ~= 'q' then return 0 end
+local b, s, c = unpack(redis.call('HMGET', KEYS[1], 'b', 's', 'c'))
+if b ~= ARGV[1] or s ~= 'q' or c ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], 's', ARGV[2])
+if ARGV[2] == 'g' then redis.call('HSET', KEYS[1], 'z', ARGV[4]) end
 return 1
 """
 
@@ -158,7 +172,8 @@ return 1
 
 # Approve: the first signed-in phone to answer claims the order, for good.
 # Its answer is final: approved, denied, or denied for a wrong number.
-# ARGV 7..11: claimer digest, decision ('a' or 'n'), number typed, user, auth.
+# ARGV 7..12: claimer digest, decision ('a' or 'n'), whether the number
+# typed is this claimer's ('1'/'0'), user, auth digest, seal.
 DECIDE = (
     USABLE
     + """
@@ -168,21 +183,22 @@ if not ok then return {'unusable', f == ARGV[6] and s or ''} end  -- '': as good
 local state = ARGV[8]
 if state == 'a' then
   local n = redis.call('HGET', KEYS[1], 'n')
-  if n and n ~= '' and n ~= ARGV[9] then state = 'w' end
+  if n and n ~= '' and ARGV[9] ~= '1' then state = 'w' end
 end
 redis.call('HSET', KEYS[1], 's', state, 'c', ARGV[7], 'd', ARGV[1])
-if state == 'a' then redis.call('HSET', KEYS[1], 'u', ARGV[10], 'a', ARGV[11]) end
+if state == 'a' then redis.call('HSET', KEYS[1], 'u', ARGV[10], 'a', ARGV[11], 'z', ARGV[12]) end
 return {'decided', state}
 """
 )
 
-# Approve: the issuing browser takes the sign-in an approval gave it, once.
-# Returns the state it found, then the order as it is now.
+# Approve: the issuing browser takes the sign-in an approval gave it, once
+# (ARGV[2] '1'), or only looks at it ('0'). Returns the state it found,
+# then the order as it is now.
 COLLECT = f"""
 local f, b, s = unpack(redis.call('HMGET', KEYS[1], 'f', 'b', 's'))
 if not s then return false end
 if b ~= ARGV[1] or f ~= 'a' then return {{'forbidden'}} end
-if s == 'a' then redis.call('HSET', KEYS[1], 's', 'c') end
+if s == 'a' and ARGV[2] == '1' then redis.call('HSET', KEYS[1], 's', 'c') end
 local order = redis.call('HMGET', KEYS[1], {", ".join(repr(name) for name in FIELDS)})
 table.insert(order, 1, s)
 return order
@@ -201,14 +217,14 @@ return 1
 # (ms), the minimum interval between polls (ms).
 STATUS = (
     """
-local b, s, t, d, n, f, i = unpack(
-  redis.call('HMGET', KEYS[1], 'b', 's', 't', 'd', 'n', 'f', 'i'))
+local b, s, t, d, n, f, i, v = unpack(
+  redis.call('HMGET', KEYS[1], 'b', 's', 't', 'd', 'n', 'f', 'i', 'v'))
 if not s then return false end
 if b ~= ARGV[1] then return {'forbidden'} end
 """
     + _slow_down("l")
     + """
-return {s, t, d or '', redis.call('PTTL', KEYS[1]), n or '', f, i or ''}
+return {s, t, d or '', redis.call('PTTL', KEYS[1]), n or '', f, i or '', v or ''}
 """
 )
 
@@ -229,4 +245,16 @@ HIT = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('TTL', KEYS[1])}
+"""
+
+# A refused order gives its count back to a limit that did not refuse it.
+# DECR keeps the window's TTL; a window that ended meanwhile is left alone.
+UNHIT = """
+if (tonumber(redis.call('GET', KEYS[1])) or 0) > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
+# A refused order, deleted again.
+DROP = """
+return redis.call('DEL', KEYS[1])
 """

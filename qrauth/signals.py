@@ -26,7 +26,8 @@ or ``"approve"``) and these keyword arguments:
                "user_gone", "inactive", "password_changed", "not_allowed"
                (AUTH_QR_CODE_USER_POLICY said no), "signed_out" (the
                issuing browser no longer holds the order), "declined" (the
-               scanner said it was not them).
+               scanner said it was not them), "tampered" (the order in
+               Redis does not match its seal: edited by hand).
 
 ``order_ref`` is a keyed hash of the order, safe to log. ``request.path`` of
 ``scanned``, ``approved``, ``denied``, ``signed_in`` and ``rejected`` may be

@@ -1,4 +1,6 @@
-"""Step-up: asking for the password again before a hand-off code appears.
+"""Step-up: asking for the password again before lending the account to
+another device: before a hand-off code appears, and before a phone
+approves an approve code.
 
 A hand-off code signs whoever scans it in as the user, so a signed-in but
 unattended computer is a way into the account. With
@@ -10,7 +12,9 @@ recommended this and never built it.
 
 The time of authentication is kept in the session: set by every
 ``login()`` (the ``user_logged_in`` signal) and by ``mark_authenticated``,
-which a site's own re-authentication view calls.
+which a site's own re-authentication view calls. A login that qrauth made
+does not count: a session that a QR code signed in proved nothing of its
+own, and must not lend the account onwards without the password.
 """
 
 from __future__ import annotations
@@ -41,7 +45,15 @@ def needs_step_up(request: HttpRequest) -> bool:
     return store.now() - authenticated_at > age
 
 
+_QRAUTH_BACKEND = "qrauth.backends.QRAuthBackend"
+
+
 def on_login(sender, request, user, **kwargs) -> None:
-    """``user_logged_in`` receiver: a login is an authentication."""
-    if request is not None and hasattr(request, "session"):
-        mark_authenticated(request)
+    """``user_logged_in`` receiver: a login is an authentication, unless
+    qrauth made it."""
+    if request is None or not hasattr(request, "session"):
+        return
+    if getattr(user, "backend", None) == _QRAUTH_BACKEND:
+        request.session.pop(_SESSION_KEY, None)
+        return
+    mark_authenticated(request)

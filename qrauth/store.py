@@ -12,6 +12,7 @@ start to end alone.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
@@ -56,7 +57,7 @@ __all__ = [
     "Issue",
     "issue_approve_order",
     "issue_order",
-    "mint_static_code",
+    "picture_created",
     "order_key",
     "order_status",
     "overview",
@@ -106,11 +107,12 @@ class OverLimit(Exception):
 
 @dataclass(frozen=True)
 class Limit:
-    """At most ``count`` requests of one ``name`` by one ``who`` (a session
-    key, a user id, an IP address) in a fixed window of ``window`` seconds."""
+    """At most ``count`` requests of one ``name`` by one ``who`` (a browser
+    session's id, a user id, a network, the site) in a fixed window of
+    ``window`` seconds."""
 
     name: str
-    who: str = field(repr=False)  # a session key is a credential: never logged
+    who: str = field(repr=False)  # never logged: ``shown`` is what a log may say
     count: int
     window: int
     shown: str = ""  # what a log line may say of ``who`` (an address, a user id)
@@ -130,8 +132,10 @@ class Order:
     issuer: str = field(repr=False)  # hand-off: the issuing session's key, sealed
     requester: str = ""  # approve: the browser that asks to be signed in
     requester_ip: str = ""
-    number: str = field(default="", repr=False)
+    number: str = ""  # approve: "1" with number matching (see tokens.match_number)
     claimer: str = field(default="", repr=False)
+    viewer: str = field(default="", repr=False)  # approve: the last signed-in scanner
+    seal: str = field(default="", repr=False)
     usable: bool = False  # by the token it was read with, at that moment
 
     @property
@@ -398,6 +402,8 @@ def _order(order_id: str, values: Any) -> Order | None:
         requester_ip=fields["i"],
         number=fields["n"],
         claimer=fields["c"],
+        viewer=fields["v"],
+        seal=fields["z"],
         usable=fields.get("ok") == "1",
     )
 
@@ -413,8 +419,11 @@ class Issue:
 
 def _issue(order_id: str, fields: dict[str, Any], issue: Issue) -> None:
     """All in one round trip: cancel the previous order, count the limits,
-    store the order. Over a limit, the order is deleted again (a second
-    round trip, only then) and OverLimit raised."""
+    store the order. Over a limit, the order is deleted again and its count
+    given back to every limit that did not refuse it (a second round trip,
+    only then), and OverLimit raised: a refused request is no order, and a
+    flood refused to one client must not use up a limit it shares with
+    others (the site's)."""
     flat = [item for pair in fields.items() for item in pair]
     calls = [_hit_call(limit) for limit in issue.limits]
     if issue.replaces:
@@ -425,8 +434,15 @@ def _issue(order_id: str, fields: dict[str, Any], issue: Issue) -> None:
     try:
         _check_hits(issue.limits, counts)
     except OverLimit:
-        _breaker.call(lambda: get_redis().delete(order_key(order_id)))
+        _withdraw(order_id, issue.limits, counts)
         raise
+
+
+def _withdraw(order_id: str, limits: list[Limit], counts: list[Any]) -> None:
+    """Delete a refused order; give its count back to the limits it was under."""
+    under = [limit for limit, (n, _) in zip(limits, counts, strict=True) if int(n) <= limit.count]
+    calls = [(scripts.UNHIT, limit_key(limit), []) for limit in under]
+    _run_all([*calls, (scripts.DROP, order_key(order_id), [])])
 
 
 def issue_order(
@@ -442,7 +458,8 @@ def issue_order(
     ``issuer`` is the issuing browser's session key, sealed (see binding.py).
     """
     fields = {"f": HANDOFF, "s": PENDING, "u": str(user_id), "a": auth_digest}
-    _issue(order_id, {**fields, "b": binding_digest, "t": now(), "k": issuer}, issue)
+    seal = tokens.order_seal(order_id, HANDOFF, str(user_id), auth_digest, "issued")
+    _issue(order_id, {**fields, "b": binding_digest, "t": now(), "k": issuer, "z": seal}, issue)
 
 
 def issue_approve_order(
@@ -450,21 +467,25 @@ def issue_approve_order(
     binding_digest: str,
     requester: str,
     requester_ip: str,
-    number: str,
+    number_matching: bool,
     issue: Issue = Issue(),
 ) -> None:
     """Store a new pending approve order: an anonymous browser, described by
     ``requester`` and ``requester_ip``, asks a signed-in phone to sign it in.
-    ``number`` is what the phone must type ("" for no number matching)."""
+    With ``number_matching`` the phone must type the number the requesting
+    screen shows once that phone scanned (tokens.match_number)."""
     fields = {"f": APPROVE, "s": PENDING, "b": binding_digest, "t": now()}
     requester = requester[:_DEVICE_MAX]
+    number = "1" if number_matching else ""
     _issue(order_id, {**fields, "r": requester, "i": requester_ip, "n": number}, issue)
 
 
-def mint_static_code(order_id: str, binding_digest: str, user_id: Any = "") -> bool:
-    """Let the static code of an open order work; only its own browser may
-    (and for a hand-off order, only while signed in as its user)."""
-    return bool(_run(scripts.MINT, order_id, binding_digest, str(user_id)))
+def picture_created(order_id: str, binding_digest: str, user_id: Any = "") -> int | None:
+    """When the open order a plain QR image is asked for was created, or
+    None: only its own browser may ask (for a hand-off order, only while
+    signed in as its user). A hand-off's static code works from then on."""
+    created = _run(scripts.PICTURE, order_id, binding_digest, str(user_id))
+    return None if created is None else int(_text(created))
 
 
 def _token_args(
@@ -475,11 +496,17 @@ def _token_args(
 
 
 def record_scan(
-    token: tokens.ScanToken, device: str, vouched: bool = False, flow: str = HANDOFF
+    token: tokens.ScanToken,
+    device: str,
+    vouched: bool = False,
+    flow: str = HANDOFF,
+    viewer: str = "",
 ) -> Order | None:
     """A GET of the scan URL: note the device if the token may use the
-    order (``Order.usable``); never moves it past "scanned"."""
-    args = _token_args(token, device, vouched, flow)
+    order (``Order.usable``); never moves it past "scanned". ``viewer``:
+    the digest of the signed-in phone session that looks at an approve
+    order, whose number the requesting screen then shows."""
+    args = [*_token_args(token, device, vouched, flow), viewer]
     return _order(token.order_id, _run(scripts.SCAN, token.order_id, *args))
 
 
@@ -505,10 +532,20 @@ def ask_desktop(
     return _order(token.order_id, _run(scripts.ASK_DESKTOP, token.order_id, *args))
 
 
-def desktop_decides(order_id: str, binding_digest: str, allow: bool) -> bool:
-    """The issuing desktop allows or denies the phone that asked."""
+def desktop_decides(order_id: str, binding_digest: str, allow: bool, user: tuple[Any, str]) -> bool:
+    """The issuing desktop, signed in as ``user`` (user id, auth digest),
+    allows or denies the phone that asked. An allow seals the order for
+    that phone's session, read first (two round trips: the script refuses
+    if another phone's claim came in between), and for the desktop's own
+    user, whatever Redis says."""
+    order = peek_order(order_id)
+    if order is None or order.state != ASKING_DESKTOP:
+        return False
     state = ALLOWED if allow else DENIED
-    return bool(_run(scripts.DESKTOP_DECIDE, order_id, binding_digest, state))
+    allows = f"allowed:{order.claimer}"
+    seal = tokens.order_seal(order_id, HANDOFF, str(user[0]), user[1], allows)
+    args = [binding_digest, state, order.claimer, seal]
+    return bool(_run(scripts.DESKTOP_DECIDE, order_id, *args))
 
 
 def _poll(source: str, order_id: str, digest: str) -> Any:
@@ -571,10 +608,16 @@ def decide_order(
 ) -> Decision:
     """A signed-in phone approves or denies an approve order, and so claims
     it: the first answer is final, and no other session can answer after it.
+    ``number`` is what the phone typed: it must be this session's own
+    (tokens.match_number), else the answer is "wrong number".
     ``user`` is (user id, auth digest) of the phone's user."""
     args = _token_args(token, device, vouched, APPROVE)
     decision = APPROVED if approve else DENIED
-    args += [claimer, decision, number[:8], str(user[0]), user[1]]
+    expected = tokens.match_number(token.order_id, claimer)
+    matches = hmac.compare_digest(number.encode(), expected.encode())
+    user_id, auth = str(user[0]), user[1]
+    seal = tokens.order_seal(token.order_id, APPROVE, user_id, auth, f"approved:{claimer}")
+    args += [claimer, decision, int(matches), user_id, auth, seal]
     outcome, state = (_text(v) for v in _run(scripts.DECIDE, token.order_id, *args))
     return Decision(outcome, state)
 
@@ -593,10 +636,11 @@ class Collected:
         return self.found == APPROVED
 
 
-def collect_order(order_id: str, binding_digest: str) -> Collected | None:
-    """The issuing browser takes the approved sign-in, exactly once. None
-    when the order is gone; raises LookupError for another browser."""
-    values = _run(scripts.COLLECT, order_id, binding_digest)
+def collect_order(order_id: str, binding_digest: str, take: bool = True) -> Collected | None:
+    """The issuing browser takes the approved sign-in, exactly once (or,
+    with ``take`` False, only looks at it). None when the order is gone;
+    raises LookupError for another browser."""
+    values = _run(scripts.COLLECT, order_id, binding_digest, int(take))
     if values is None:
         return None
     if _text(values[0]) == "forbidden":
@@ -616,9 +660,10 @@ class Status:
     created: int
     device: str
     expires_in: float
-    number: str = ""
+    number: str = ""  # approve: "1" with number matching
     flow: str = HANDOFF
     address: str = ""
+    viewer: str = ""  # approve: the last signed-in phone session that scanned
 
 
 def order_status(order_id: str, binding_digest: str) -> Status | None:
@@ -628,9 +673,9 @@ def order_status(order_id: str, binding_digest: str) -> Status | None:
     values = _poll(scripts.STATUS, order_id, binding_digest)
     if values is None:
         return None
-    state, created, device, pttl, number, flow, address = (_text(v) for v in values)
+    state, created, device, pttl, number, flow, address, viewer = (_text(v) for v in values)
     expires_in = max(int(pttl), 0) / 1000
-    return Status(state, int(created), device, expires_in, number, flow, address)
+    return Status(state, int(created), device, expires_in, number, flow, address, viewer)
 
 
 def cancel_order(order_id: str, binding_digest: str) -> bool:
@@ -653,6 +698,7 @@ LIMIT_NAMES = (
     "orders_per_user",
     "approve_orders_per_ip",
     "scan_failures_per_ip",
+    "approve_orders_per_site",
 )
 
 

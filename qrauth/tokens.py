@@ -25,7 +25,9 @@ __all__ = [
     "frame_token",
     "is_order_id",
     "keyed_hash",
+    "match_number",
     "new_secret",
+    "order_seal",
     "order_ref",
     "parse_scan_token",
     "qr_auth_code",
@@ -72,6 +74,28 @@ def binding_digest(binding_secret: str) -> str:
 def auth_digest(user: AbstractBaseUser) -> str:
     """Changes when the user's password does, like Django's session hash."""
     return keyed_hash("auth", user.get_session_auth_hash())
+
+
+def match_number(order_id: str, claimer: str) -> str:
+    """The two digits a phone must type to approve ``order_id`` (10 to 99).
+
+    Derived from the phone session that scanned (``claimer``, its digest),
+    never from the order alone: a number read off the screen before the
+    victim's phone scanned belongs to another session and is worthless.
+    """
+    mac = salted_hmac("qrauth.number", f"{order_id}:{claimer}", algorithm="sha256").digest()
+    return str(10 + int.from_bytes(mac[:8], "big") % 90)
+
+
+def order_seal(order_id: str, flow: str, user_id: str, auth: str, allows: str) -> str:
+    """A MAC of the fields that decide a sign-in: the order, its flow, the
+    user and their auth digest, and the step that allows it (``allows``:
+    "issued", or "allowed:"/"approved:" and the claiming session's digest).
+
+    Kept on the order and checked before any sign-in, so an order edited or
+    stitched together in a shared Redis signs nobody in.
+    """
+    return keyed_hash("seal", "\x1f".join((order_id, flow, str(user_id), auth, allows)))
 
 
 def static_code(order_id: str) -> str:

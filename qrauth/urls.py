@@ -4,9 +4,18 @@ The names of the hand-off flow are those of django-qrauth 0.1.x, so its
 templates keep working; new names start with ``qrauth_``.
 """
 
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import path
 
 from . import views
+
+# Without the app its templates are missing: the phone would get a 500 in
+# the middle of signing in, instead of the site failing at startup.
+if not apps.is_installed("qrauth"):
+    raise ImproperlyConfigured(
+        'qrauth.urls is included, but qrauth is not installed: add "qrauth" to INSTALLED_APPS.'
+    )
 
 urlpatterns = [
     # Hand-off: a signed-in desktop signs a phone in.
@@ -18,6 +27,8 @@ urlpatterns = [
     path("wait/<str:auth_code>/", views.handoff_wait, name="qrauth_handoff_wait"),
     path("finish/<str:auth_code>/", views.handoff_finish, name="qrauth_handoff_finish"),
     path("step-up/", views.step_up, name="qrauth_step_up"),
+    # Hand-off: the phone's question after a scan, without the token in the URL.
+    path("continue/", views.handoff_continue, name="qrauth_continue"),
     # Both flows: the issuing browser's status poll and Cancel button.
     path("status/<str:auth_code>/", views.code_status, name="qrauth_status"),
     path("cancel/<str:auth_code>/", views.cancel_code, name="qrauth_cancel"),

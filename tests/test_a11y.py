@@ -86,13 +86,23 @@ def browsers(chromium, live_server, scheme):
 @pytest.fixture
 def check(axe_source, scheme):
     """``check(page, name)``: axe finds no WCAG A/AA violation on the page as
-    it is now; a screenshot of it goes to test-artifacts/."""
+    it is now, but those of the rules ``allowed`` names; a screenshot of it
+    goes to test-artifacts/."""
 
-    def run(page, name: str) -> None:
+    def run(page, name: str, allowed: frozenset[str] = frozenset()) -> None:
         test_browser.shoot(page, name, f"a11y-{scheme}")
-        assert violations(page, axe_source) == [], f"{name} ({scheme})"
+        found = [line for line in violations(page, axe_source) if line.split()[1] not in allowed]
+        assert found == [], f"{name} ({scheme})"
 
     return run
+
+
+# WCAG 2.2.1's essential exception: without JavaScript the approve page
+# reloads itself every few seconds for a fresh code (a code that lived
+# longer is what a phishing attacker sends a victim). Only while the code
+# waits for a phone: no form on it needs filling in, and once approved the
+# page stops reloading (test_no_js_approve_page_stops_reloading_when_done).
+NO_JS_APPROVE_ALLOWED = frozenset({"meta-refresh"})
 
 
 def violations(page, axe_source: str) -> list[str]:
@@ -176,6 +186,9 @@ def test_approve_pages(browsers, check, bob, live_server):
     phone.get_by_role("button", name="Approve").click()
     phone.get_by_role("heading", name="Approved").wait_for()
     check(phone, "approve-phone-done")
+    desktop.get_by_role("heading", name="Continue as bob?").wait_for()
+    check(desktop, "approve-desktop-continue-as")
+    desktop.get_by_role("button", name="Continue as bob").click()
     desktop.wait_for_url(f"{live_server.url}/")
 
 
@@ -299,7 +312,7 @@ def test_pages_without_javascript(browsers, check, alice, live_server):
     signin = browsers()
     load_without_scripts(signin, f"{live_server.url}/qr/signin/")
     assert signin.get_by_role("button", name="Continue").is_visible()
-    check(signin, "no-js-approve-desktop")
+    check(signin, "no-js-approve-desktop", allowed=NO_JS_APPROVE_ALLOWED)
 
 
 def test_static_code_pages(browsers, check, alice, live_server, settings):
@@ -413,6 +426,10 @@ def test_a_phone_approves_with_the_keyboard_alone(browsers, scheme, bob, live_se
     assert tab(phone, scheme, "Shift+Tab") == "Approve"
     phone.keyboard.press(" ")
     phone.get_by_role("heading", name="Approved").wait_for()
+    desktop.get_by_role("heading", name="Continue as bob?").wait_for()
+    assert tabs(desktop, scheme, 2) == ["Continue as bob", "Cancel"]
+    assert tab(desktop, scheme, "Shift+Tab") == "Continue as bob"
+    desktop.keyboard.press("Enter")
     desktop.wait_for_url(f"{live_server.url}/")
     assert desktop.locator("body").inner_text() == "home: bob"
 

@@ -174,7 +174,7 @@ def test_a_fresh_frame_signs_in(desktop, phone, clock):
     clock.now += 4
     path = frame_path(desktop, auth_code)
     clock.now += 5  # the phone opens it a few seconds later
-    assert "Sign in as alice" in phone.get(path).content.decode()
+    assert "Sign in as alice" in phone.get(path, follow=True).content.decode()
     assert phone.post(path)["Location"] == "/"
     assert phone.session[SESSION_KEY]
 
@@ -221,12 +221,14 @@ def test_a_fresh_scan_vouches_for_its_own_frame_only(desktop, phone, clock):
 def test_the_voucher_is_a_signed_cookie_for_the_scan_urls_only(desktop, phone):
     path = frame_path(desktop, open_qr_page(desktop))
     response = phone.get(path)
-    voucher = response.cookies["qrauth_fresh_scan"]
+    assert response["Location"] == reverse("qrauth_continue")  # no token in the address bar
+    voucher = response.cookies["qrauth_scan"]
     assert voucher["path"] == "/qr/"  # not the scan URL: it must not carry the token on
     assert voucher["httponly"] and voucher["samesite"] == "Lax"
     assert voucher["max-age"] == 300  # the order's life (AUTH_QR_CODE_EXPIRATION_TIME)
     token = path.strip("/").rsplit("/", 1)[-1]
     assert token not in voucher.value and token.split(".")[-1] not in voucher.value
+    assert voucher.value.startswith(token.rsplit(".", 1)[0] + ":")  # the order id and frame
     assert "sessionid" not in phone.cookies  # no session (and no database write) for it
 
 
@@ -235,14 +237,14 @@ def test_continue_uses_the_voucher_up(desktop, phone, clock):
     phone.get(path)
     response = phone.post(path)
     assert response["Location"] == "/"
-    assert response.cookies["qrauth_fresh_scan"]["max-age"] == 0
-    assert phone.cookies["qrauth_fresh_scan"].value == ""
+    assert response.cookies["qrauth_scan"]["max-age"] == 0
+    assert phone.cookies["qrauth_scan"].value == ""
 
 
 def test_an_unsigned_voucher_cookie_does_not_vouch(desktop, phone, clock):
     path = frame_path(desktop, open_qr_page(desktop))
     token = path.strip("/").rsplit("/", 1)[-1]
-    phone.cookies["qrauth_fresh_scan"] = tokens.keyed_hash("vouch", token)  # no signature
+    phone.cookies["qrauth_scan"] = token.rsplit(".", 1)[0]  # order id and frame, no signature
     clock.now += 60
     assert phone.post(path)["Location"] == INVALID
 
@@ -260,7 +262,7 @@ def test_the_frame_tolerance_setting(desktop, phone, clock, settings):
     auth_code = open_qr_page(desktop)
     path = frame_path(desktop, auth_code)
     clock.now += 3
-    assert "Sign in as alice" in phone.get(path).content.decode()
+    assert "Sign in as alice" in phone.get(path, follow=True).content.decode()
     clock.now += 1
     assert "has changed" in Client().get(path).content.decode()
 

@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
 INVALID = reverse("invalid_auth_code")
 SIGNIN = reverse("qrauth_signin")
+RESUME = reverse("qrauth_approve_resume")
 WINDOWS_CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0 Safari/537.36"
@@ -102,7 +103,7 @@ def approved_by(phone: Client, computer: Client) -> str:
     """Open the sign-in page, let ``phone`` scan and approve; the auth_code."""
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
-    phone.get(path)
+    phone.get(path, follow=True)  # the approve page notes this phone: its number shows
     response = approve(phone, path, number_on_screen(computer, auth_code))
     assert "Approved" in response.content.decode()
     return auth_code
@@ -142,7 +143,9 @@ def test_a_phone_approves_and_the_desktop_signs_in_once_as_the_phones_user(
 ):
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
-    page = bobs_phone.get(path)
+    scan = bobs_phone.get(path)
+    assert scan["Location"] == RESUME  # the page itself has no token in its URL
+    page = bobs_phone.get(RESUME)
     html = page.content.decode()
     assert "qrauth/approve.html" in [t.name for t in page.templates]
     assert "Sign in to testserver on another screen?" in html
@@ -167,12 +170,17 @@ def test_a_phone_approves_and_the_desktop_signs_in_once_as_the_phones_user(
     logins = []
     user_logged_in.connect(lambda **kw: logins.append(kw["user"]), weak=False, dispatch_uid="t")
     try:
-        response = collect(computer, auth_code)
+        asked = collect(computer, auth_code)  # first the account is named
+        assert asked.status_code == 200
+        assert "qrauth/continue_as.html" in [t.name for t in asked.templates]
+        assert "Continue as bob?" in asked.content.decode()
+        assert signed_in_as(computer) is None and logins == []
+        response = collect(computer, auth_code, confirm="account")
         assert response.status_code == 302
         assert response["Location"] == settings.LOGIN_REDIRECT_URL
         assert signed_in_as(computer) == "bob"
         assert computer.session["_auth_user_backend"] == "qrauth.backends.QRAuthBackend"
-        assert collect(computer, auth_code).status_code == 404  # the binding is gone
+        assert collect(computer, auth_code, confirm="account").status_code == 404  # binding gone
     finally:
         user_logged_in.disconnect(dispatch_uid="t")
     assert [user.username for user in logins] == ["bob"]
@@ -182,22 +190,29 @@ def test_a_phone_approves_and_the_desktop_signs_in_once_as_the_phones_user(
 def test_collect_follows_a_safe_next_only(computer, bobs_phone, settings):
     settings.LOGIN_REDIRECT_URL = "/welcome/"
     auth_code = approved_by(bobs_phone, computer)
-    assert collect(computer, auth_code, next="/account/")["Location"] == "/account/"
+    assert collect(computer, auth_code, confirm="account", next="/account/")["Location"] == (
+        "/account/"
+    )
     other = Client()
     auth_code = approved_by(bobs_phone, other)
-    assert collect(other, auth_code, next="https://evil.example/")["Location"] == "/welcome/"
+    evil = collect(other, auth_code, confirm="account", next="https://evil.example/")
+    assert evil["Location"] == "/welcome/"
 
 
-def test_get_and_head_change_nothing_but_the_scanned_mark(computer, bobs_phone):
+def test_get_and_head_change_nothing_but_the_scanned_mark(computer, bobs_phone, settings):
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
     order_id = tokens.parse_scan_token(path.strip("/").rsplit("/", 1)[1]).order_id
-    bobs_phone.head(path)
+    assert bobs_phone.head(path)["Location"] == RESUME
     assert store.peek_order(order_id).state_name == "pending"
     for _ in range(3):
-        assert bobs_phone.get(path).status_code == 200
-        assert Client().get(path).status_code == 302  # a prefetcher: off to log in
-        assert bobs_phone.head(path).status_code == 200
+        assert bobs_phone.get(path, follow=True).status_code == 200
+        prefetcher = Client()
+        assert prefetcher.get(path)["Location"] == RESUME
+        # a prefetcher: off to log in
+        assert prefetcher.get(RESUME)["Location"] == f"{settings.LOGIN_URL}?next={RESUME}"
+        assert bobs_phone.head(path)["Location"] == RESUME
+        assert bobs_phone.head(RESUME).status_code == 200
     order = store.peek_order(order_id)
     assert (order.state_name, order.claimer, order.user_id) == ("scanned", "", "")
     assert approve(bobs_phone, path, number_on_screen(computer, auth_code)).status_code == 200
@@ -208,15 +223,16 @@ def test_a_phone_that_must_sign_in_first_keeps_its_fresh_scan(computer, bob, clo
     path = scanned_path(computer, auth_code)
     phone = Client(HTTP_USER_AGENT=IPHONE_SAFARI)
     response = phone.get(path)
-    assert response.status_code == 302
     resume = reverse("qrauth_approve_resume")
+    assert response["Location"] == resume
+    response = phone.get(resume)
+    assert response.status_code == 302
     assert response["Location"] == f"{settings.LOGIN_URL}?next={resume}"  # no token in it
     clock.now += 90  # typing a password takes a while; the frame is long stale
-    assert phone.login(username="bob", password="bob-password")  # keeps the session's data
-    assert phone.get(resume)["Location"] == path
-    assert "qrauth/approve.html" in [t.name for t in phone.get(path).templates]
-    assert approve(phone, path, number_on_screen(computer, auth_code)).status_code == 200
-    assert collect(computer, auth_code).status_code == 302
+    assert phone.login(username="bob", password="bob-password")  # keeps the scan cookie
+    assert "qrauth/approve.html" in [t.name for t in phone.get(resume).templates]
+    assert approve(phone, resume, number_on_screen(computer, auth_code)).status_code == 200
+    assert collect(computer, auth_code, confirm="account").status_code == 302
     assert signed_in_as(computer) == "bob"
 
 
@@ -236,9 +252,9 @@ def test_a_second_phone_is_told_the_first_one_answered(computer, bobs_phone, ali
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
     alices_phone = phone_of(alice)
-    for phone in (bobs_phone, alices_phone):
-        phone.get(path)
-    number = number_on_screen(computer, auth_code)
+    bobs_phone.get(path, follow=True)
+    number = number_on_screen(computer, auth_code)  # bob's phone's own
+    alices_phone.get(path, follow=True)
     assert approve(bobs_phone, path, number).status_code == 200
     for action in ("approve", "deny"):
         response = approve(alices_phone, path, number, action)
@@ -246,7 +262,7 @@ def test_a_second_phone_is_told_the_first_one_answered(computer, bobs_phone, ali
         assert "already handled on another device" in response.content.decode()
     page = alices_phone.get(path)
     assert page.status_code == 409
-    collect(computer, auth_code)
+    collect(computer, auth_code, confirm="account")
     assert signed_in_as(computer) == "bob"
 
 
@@ -254,7 +270,7 @@ def test_a_third_session_of_the_same_user_cannot_answer_a_claimed_order(computer
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
     first, second = phone_of(bob), phone_of(bob)
-    first.get(path)
+    first.get(path, follow=True)
     approve(first, path, action="deny")
     response = approve(second, path, number_on_screen_or_none(computer, auth_code))
     assert response.status_code == 409  # strict equality of the session, not the user
@@ -268,7 +284,12 @@ def number_on_screen_or_none(browser: Client, auth_code: str) -> str:
 def test_the_phone_that_answered_is_told_its_answer_again(computer, bobs_phone, clock):
     auth_code = approved_by(bobs_phone, computer)
     path = scanned_path_of(auth_code)
-    for response in (bobs_phone.get(path), approve(bobs_phone, path, action="deny")):
+    answers = (
+        bobs_phone.get(path),
+        bobs_phone.get(path, follow=True),
+        approve(bobs_phone, path, action="deny"),
+    )
+    for response in answers:
         assert response.status_code == 200
         assert "The other screen is signing in now" in response.content.decode()
     assert status(computer, auth_code)["hint"] == "approved"  # the deny changed nothing
@@ -284,13 +305,13 @@ def scanned_path_of(auth_code: str) -> str:
 def test_deny_leaves_the_desktop_signed_out_and_says_so(computer, bobs_phone):
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
-    bobs_phone.get(path)
+    bobs_phone.get(path, follow=True)
     response = approve(bobs_phone, path, action="deny")
     assert "Denied. Nobody was signed in." in response.content.decode()
     answer = status(computer, auth_code)
     assert (answer["state"], answer["hint"]) == ("failed", "denied")
     assert answer["message"].startswith("The sign-in was denied on the phone.")
-    page = collect(computer, auth_code)
+    page = collect(computer, auth_code, confirm="account")
     assert page.status_code == 200
     assert answer["message"] in page.content.decode()
     assert "Try again" in page.content.decode()
@@ -300,7 +321,7 @@ def test_deny_leaves_the_desktop_signed_out_and_says_so(computer, bobs_phone):
 def test_one_wrong_number_denies_the_order(computer, bobs_phone):
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
-    bobs_phone.get(path)
+    bobs_phone.get(path, follow=True)
     right = number_on_screen(computer, auth_code)
     wrong = "10" if right != "10" else "11"
     response = approve(bobs_phone, path, wrong)
@@ -311,14 +332,14 @@ def test_one_wrong_number_denies_the_order(computer, bobs_phone):
     assert "A wrong number was typed on the phone" in answer["message"]
     approve(bobs_phone, path, right)  # no second try
     assert status(computer, auth_code)["hint"] == "wrong_number"
-    collect(computer, auth_code)
+    collect(computer, auth_code, confirm="account")
     assert signed_in_as(computer) is None
 
 
 def test_approving_without_the_number_is_a_wrong_number(computer, bobs_phone):
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
-    bobs_phone.get(path)
+    bobs_phone.get(path, follow=True)
     approve(bobs_phone, path)
     assert status(computer, auth_code)["hint"] == "wrong_number"
 
@@ -327,7 +348,7 @@ def test_without_number_matching_the_phone_just_approves(computer, bobs_phone, s
     settings.AUTH_QR_CODE_NUMBER_MATCHING = False
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
-    assert 'name="number"' not in bobs_phone.get(path).content.decode()
+    assert 'name="number"' not in bobs_phone.get(path, follow=True).content.decode()
     answer = status(computer, auth_code)
     assert answer["number"] is None
     assert answer["message"] == (
@@ -335,7 +356,7 @@ def test_without_number_matching_the_phone_just_approves(computer, bobs_phone, s
         "sign-in there."
     )
     approve(bobs_phone, path)
-    collect(computer, auth_code)
+    collect(computer, auth_code, confirm="account")
     assert signed_in_as(computer) == "bob"
 
 
@@ -359,12 +380,12 @@ def test_collecting_before_approval_shows_where_it_stands(computer, bobs_phone):
     assert page.status_code == 200
     assert "Scan the code with the camera of a phone" in page.content.decode()
     path = scanned_path(computer, auth_code)
-    bobs_phone.get(path)
-    page = collect(computer, auth_code)
+    bobs_phone.get(path, follow=True)
+    page = collect(computer, auth_code, confirm="account")
     number = page.context["number"]
     assert f"Type the number {number} on the phone" in page.content.decode()
     approve(bobs_phone, path, number)
-    assert collect(computer, auth_code).status_code == 302
+    assert collect(computer, auth_code, confirm="account").status_code == 302
     assert signed_in_as(computer) == "bob"
 
 
@@ -391,7 +412,7 @@ def test_a_password_change_after_approval_refuses_the_collect(computer, bobs_pho
     auth_code = approved_by(bobs_phone, computer)
     bob.set_password("new-password")
     bob.save()
-    page = collect(computer, auth_code)
+    page = collect(computer, auth_code, confirm="account")
     assert page.status_code == 403
     assert "cannot be signed in here with a phone" in page.content.decode()
     assert signed_in_as(computer) is None
@@ -401,7 +422,7 @@ def test_a_deactivated_user_after_approval_refuses_the_collect(computer, bobs_ph
     auth_code = approved_by(bobs_phone, computer)
     bob.is_active = False
     bob.save()
-    assert collect(computer, auth_code).status_code == 403
+    assert collect(computer, auth_code, confirm="account").status_code == 403
     assert signed_in_as(computer) is None
 
 
@@ -414,7 +435,7 @@ def test_the_user_policy_keeps_superusers_out_of_both_flows(computer, settings):
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
     phone = phone_of(root)
-    assert phone.get(path).status_code == 403
+    assert phone.get(path, follow=True).status_code == 403
     assert approve(phone, path, number_on_screen_or_none(computer, auth_code)).status_code == 403
     assert status(computer, auth_code)["state"] == "pending"
     page = browser_of(root).get(reverse("qr_code_page"))
@@ -425,7 +446,7 @@ def test_the_user_policy_keeps_superusers_out_of_both_flows(computer, settings):
 def test_the_policy_is_asked_again_at_collect(computer, bobs_phone, settings):
     auth_code = approved_by(bobs_phone, computer)
     settings.AUTH_QR_CODE_USER_POLICY = f"{__name__}.nobody"
-    assert collect(computer, auth_code).status_code == 403
+    assert collect(computer, auth_code, confirm="account").status_code == 403
     assert signed_in_as(computer) is None
 
 
@@ -464,18 +485,21 @@ def test_a_token_of_one_flow_does_not_work_in_the_other(computer, desktop, bobs_
     assert approve(bobs_phone, path, "10")["Location"] == INVALID
 
 
-def test_without_javascript_the_plain_image_works(computer, bobs_phone):
+def test_without_javascript_the_plain_image_works(computer, bobs_phone, clock):
     auth_code = open_signin(computer)
     static = reverse("qrauth_approve", args=[tokens.scan_token(auth_code)])
-    assert bobs_phone.get(static)["Location"] == INVALID  # not minted yet
+    assert bobs_phone.get(static)["Location"] == INVALID  # an approve order has no static code
+    clock.now += 5
     picture = computer.get(reverse("qrauth_signin_picture", args=[auth_code]))
     assert picture["Content-Type"] == "image/png"
     path = urlsplit(decode_png(picture.content)).path
-    assert path == static
-    assert "qrauth/approve.html" in [t.name for t in bobs_phone.get(path).templates]
+    assert path == reverse("qrauth_approve", args=[tokens.frame_token(auth_code, 5)])  # of now
+    assert bobs_phone.get(static)["Location"] == INVALID  # the image minted no static code
+    page = bobs_phone.get(path, follow=True)
+    assert "qrauth/approve.html" in [t.name for t in page.templates]
     number = collect(computer, auth_code).context["number"]
     approve(bobs_phone, path, number)
-    assert collect(computer, auth_code).status_code == 302
+    assert collect(computer, auth_code, confirm="account").status_code == 302
     assert signed_in_as(computer) == "bob"
 
 
@@ -500,7 +524,7 @@ def test_posts_need_csrf(computer, bob):
 def test_round_trips_per_request(computer, bobs_phone, round_trips, clock):
     for _ in range(2):  # a whole sign-in, twice, loads every script into Redis
         browser = Client()
-        collect(browser, approved_by(bobs_phone, browser))
+        collect(browser, approved_by(bobs_phone, browser), confirm="account")
 
     def trips(request) -> int:
         round_trips.count = 0
@@ -517,9 +541,12 @@ def test_round_trips_per_request(computer, bobs_phone, round_trips, clock):
     path = scanned_path_of(auth_code)
     assert trips(lambda: status(computer, auth_code)) == 1
     assert trips(lambda: bobs_phone.get(path)) == 1
+    assert trips(lambda: bobs_phone.get(RESUME)) == 1
     number = number_on_screen(computer, auth_code)
     assert trips(lambda: approve(bobs_phone, path, number)) == 1
-    assert trips(lambda: collect(computer, auth_code)) == 1
+    assert trips(lambda: collect(computer, auth_code)) == 1  # "Continue as bob?"
+    assert signed_in_as(computer) is None
+    assert trips(lambda: collect(computer, auth_code, confirm="account")) == 1
     assert signed_in_as(computer) == "bob"
 
 
@@ -538,7 +565,8 @@ def test_redis_holds_nothing_usable(computer, bobs_phone, qr_redis):
 
 def test_signals_along_an_approval_and_a_denial(computer, bobs_phone, bob, sent):
     auth_code = approved_by(bobs_phone, computer)
-    collect(computer, auth_code)
+    collect(computer, auth_code)  # "Continue as bob?" signals nothing
+    collect(computer, auth_code, confirm="account")
     names = [(name, sender) for name, sender, _ in sent]
     assert names == [
         ("issued", "approve"),
@@ -558,7 +586,7 @@ def test_signals_along_an_approval_and_a_denial(computer, bobs_phone, bob, sent)
     other = Client()
     auth_code = open_signin(other)
     path = scanned_path(other, auth_code)
-    bobs_phone.get(path)
+    bobs_phone.get(path, follow=True)
     approve(bobs_phone, path, "xx")
     [(name, _, kw)] = [entry for entry in sent if entry[0] == "denied"]
     assert (kw["reason"], kw["user"]) == ("wrong_number", bob)
@@ -586,10 +614,10 @@ def test_a_refused_collect_stays_refused(computer, bobs_phone, bob):
     auth_code = approved_by(bobs_phone, computer)
     bob.set_password("new-password")
     bob.save()
-    assert collect(computer, auth_code).status_code == 403
+    assert collect(computer, auth_code).status_code == 403  # not even "Continue as bob?"
     answer = status(computer, auth_code)  # what the page's script sees next
     assert (answer["state"], answer["hint"]) == ("failed", "refused")
-    again = collect(computer, auth_code)  # or Continue, pressed again
+    again = collect(computer, auth_code, confirm="account")  # or Continue, pressed again
     assert "cannot be signed in here with a phone" in again.content.decode()
     assert signed_in_as(computer) is None
 
@@ -598,9 +626,10 @@ def test_a_browser_signed_in_meanwhile_is_not_switched_to_the_approver(computer,
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
     assert computer.login(username="alice", password="alice-password")  # keeps the binding
-    bobs_phone.get(path)
-    approve(bobs_phone, path, "10")
-    collect(computer, auth_code)
+    bobs_phone.get(path, follow=True)
+    approve(bobs_phone, path, number_on_screen(computer, auth_code))
+    assert status(computer, auth_code)["hint"] == "approved"
+    collect(computer, auth_code, confirm="account")
     assert signed_in_as(computer) == "alice"
     assert bobs_phone.get(path).status_code in (200, 302)  # told, or sent to the invalid page
 
@@ -609,7 +638,7 @@ def test_collect_gives_the_browser_a_new_session(computer, bobs_phone):
     auth_code = open_signin(computer)
     before = computer.cookies["sessionid"].value
     approve_and_collect = approved_by(bobs_phone, computer)
-    collect(computer, approve_and_collect)
+    collect(computer, approve_and_collect, confirm="account")
     assert signed_in_as(computer) == "bob"
     assert computer.cookies["sessionid"].value != before
     assert auth_code != approve_and_collect  # approved_by opened a new code
@@ -625,9 +654,10 @@ def test_the_approve_flow_gets_through_login_required_middleware(computer, bob, 
     path = scanned_path(computer, auth_code)
     assert computer.get(reverse("qrauth_signin_picture", args=[auth_code])).status_code == 200
     phone = phone_of(bob)
-    phone.get(path)
+    assert phone.get(path, follow=True).status_code == 200
     approve(phone, path, number_on_screen(computer, auth_code))
-    assert collect(computer, auth_code).status_code == 302
+    assert collect(computer, auth_code).status_code == 200  # "Continue as bob?"
+    assert collect(computer, auth_code, confirm="account").status_code == 302
     assert signed_in_as(computer) == "bob"
     other = Client()
     code = open_signin(other)
@@ -645,6 +675,6 @@ def test_behind_a_trusted_proxy_the_forwarded_addresses_are_shown(bob, settings)
     path = scanned_path(computer, auth_code)
     phone = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.50")
     phone.force_login(bob)
-    html = phone.get(path).content.decode()
+    html = phone.get(path, follow=True).content.decode()
     assert "203.0.113.7" in html
     assert "which looks like the same network as this phone" in html

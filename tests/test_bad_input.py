@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 
 from qrauth import store, tokens
 
-from .helpers import browser_of, forget_rate_limits
+from .helpers import browser_of, decode_png, forget_rate_limits
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
@@ -59,6 +59,8 @@ FUZZ = settings(
 )
 
 INVALID = reverse("invalid_auth_code")
+CONTINUE = reverse("qrauth_continue")
+RESUME = reverse("qrauth_approve_resume")
 LOGIN_REDIRECT = "/"
 IPHONE_SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
@@ -87,10 +89,11 @@ PLAIN_VIEWS = (
     "invalid_auth_code",
     "qrauth_signin",
     "qrauth_approve_resume",
+    "qrauth_continue",
     "qrauth_step_up",
 )
 # Segments that, in the place of a hand-off token, are another qrauth URL.
-ROUTED_SEGMENTS = {"signin", "approve", "invalid_code", "step-up"}
+ROUTED_SEGMENTS = {"signin", "approve", "invalid_code", "step-up", "continue"}
 
 # What the test client's ALLOWED_HOSTS lets through, and some it does not (400).
 HOSTS = (
@@ -232,6 +235,7 @@ cookies = st.one_of(
     header_text,
     st.builds("sessionid={}; csrftoken={}".format, header_text, header_text),
     st.sampled_from(["sessionid=", "sessionid=x" * 1000, "=;=;", 'sessionid="\\"']),
+    st.builds("qrauth_scan={}".format, header_text),  # the scan a phone keeps, forged
 )
 # A body of any bytes, under any content type: what a POST may carry instead of a form.
 raw_bodies = st.tuples(
@@ -480,15 +484,19 @@ def handoff_token(desktop: Client, order_id: str, static: bool) -> str:
 
 
 def approve_token(computer: Client, order_id: str, static: bool) -> str:
+    """The animated frame, or (``static``) what the plain image shows: an
+    approve order has no static code, its image carries the frame of now."""
     if static:
-        return static_of(computer, "qrauth_signin_picture", order_id)
+        picture = computer.get(reverse("qrauth_signin_picture", args=[order_id]))
+        assert picture.status_code == 200
+        return urlsplit(decode_png(picture.content)).path.rstrip("/").rsplit("/", 1)[1]
     return frame_of(computer, order_id)
 
 
 def finish_handoff(phone: Client, token: str, user) -> None:
     """The real phone opens the scan URL and presses Continue: signed in."""
     path = url("qr_code_login", token)
-    assert phone.get(path).status_code == 200
+    assert phone.get(path, follow=True).status_code == 200
     response = phone.post(path)
     assert response.status_code == 302 and response["Location"] == LOGIN_REDIRECT
     assert user_of(phone) == str(user.pk)
@@ -497,7 +505,7 @@ def finish_handoff(phone: Client, token: str, user) -> None:
 def approve_with(phone: Client, computer: Client, order_id: str, token: str) -> None:
     """The real phone opens the scan URL and approves with the number on screen."""
     path = url("qrauth_approve", token)
-    page = phone.get(path)
+    page = phone.get(path, follow=True)
     assert "qrauth/approve.html" in [t.name for t in page.templates], page.status_code
     answer = phone.post(path, {"action": "approve", "number": poll(computer, order_id)["number"]})
     assert "Approved" in answer.content.decode()
@@ -505,7 +513,7 @@ def approve_with(phone: Client, computer: Client, order_id: str, token: str) -> 
 
 def finish_approve(phone: Client, computer: Client, order_id: str, token: str, user) -> None:
     approve_with(phone, computer, order_id, token)
-    collected = computer.post(reverse("qrauth_collect", args=[order_id]))
+    collected = computer.post(reverse("qrauth_collect", args=[order_id]), {"confirm": "account"})
     assert collected.status_code == 302
     assert user_of(computer) == str(user.pk)
 
@@ -542,14 +550,15 @@ class World:
         static_of(self.desktop, "auth_qr_code", self.handoff_id)
         self.handoff_frame = frame_of(self.desktop, self.handoff_id)
         self.phone = Client(HTTP_USER_AGENT=IPHONE_SAFARI)
-        assert self.phone.get(url("qr_code_login", self.handoff_frame)).status_code == 200
+        scanned = self.phone.get(url("qr_code_login", self.handoff_frame), follow=True)
+        assert scanned.status_code == 200
 
         self.computer = Client(HTTP_USER_AGENT=WINDOWS_CHROME, REMOTE_ADDR="203.0.113.7")
         self.approve_id = open_signin(self.computer)
         static_of(self.computer, "qrauth_signin_picture", self.approve_id)
         self.approve_frame = frame_of(self.computer, self.approve_id)
         self.bobs_phone = bobs_phone
-        page = bobs_phone.get(url("qrauth_approve", self.approve_frame))
+        page = bobs_phone.get(url("qrauth_approve", self.approve_frame), follow=True)
         assert "qrauth/approve.html" in [t.name for t in page.templates]
         self.mallorys_phone = browser_of(mallory)
         self.before = self.snapshot()
@@ -871,7 +880,7 @@ def test_handoff_tokens_out_of_place_sign_nobody_in(
     elif case == "future":
         token = tokens.frame_token(order_id, 2 + delay)
     elif case == "photo after scan":
-        assert phone.get(url("qr_code_login", token)).status_code == 200
+        assert phone.get(url("qr_code_login", token), follow=True).status_code == 200
         clock.now += delay
     elif case == "replay":
         finish_handoff(phone, token, alice)
@@ -925,7 +934,7 @@ def test_approve_tokens_out_of_place_sign_nobody_in(
     elif case == "future":
         token = tokens.frame_token(order_id, 2 + delay)
     elif case == "photo after scan":
-        assert bobs_phone.get(url("qrauth_approve", token)).status_code == 200
+        assert bobs_phone.get(url("qrauth_approve", token), follow=True).status_code == 200
         clock.now += delay
     elif case == "replay":
         finish_approve(bobs_phone, computer, order_id, token, bob)
@@ -935,7 +944,10 @@ def test_approve_tokens_out_of_place_sign_nobody_in(
         order_id = open_signin(computer)
     signed_in, computer_user = user_of(attacker), user_of(computer)
     before = store.peek_order(order_id)
-    number = (before.number if before else "") or "10"
+    # The number the computer's screen shows (bob's phone's, once it looked):
+    # the attacker knows it.
+    shown = computer.get(reverse("qrauth_status", args=[order_id]))
+    number = (shown.status_code == 200 and json.loads(shown.content)["number"]) or "10"
 
     for method in methods:
         fields = {"action": action, "number": number} if action else {"number": number}
@@ -953,13 +965,16 @@ def test_approve_tokens_out_of_place_sign_nobody_in(
             url("qrauth_approve", token), {"action": "approve", "number": number}
         )
         assert "Approved" in answer.content.decode()
-        assert computer.post(reverse("qrauth_collect", args=[order_id])).status_code == 302
+        collect = reverse("qrauth_collect", args=[order_id])
+        assert computer.post(collect, {"confirm": "account"}).status_code == 302
         assert user_of(computer) == str(bob.pk)
     elif case == "replay":
-        assert computer.post(reverse("qrauth_collect", args=[order_id])).status_code == 404
+        collect = reverse("qrauth_collect", args=[order_id])
+        assert computer.post(collect, {"confirm": "account"}).status_code == 404
     elif case == "cancelled":
         assert bobs_phone.get(url("qrauth_approve", token))["Location"] == INVALID
-        assert computer.post(reverse("qrauth_collect", args=[order_id])).status_code == 200
+        collect = reverse("qrauth_collect", args=[order_id])
+        assert computer.post(collect, {"confirm": "account"}).status_code == 200
         assert user_of(computer) is None
     else:
         fresh = approve_token(computer, order_id, static)
@@ -979,14 +994,16 @@ def test_any_requesting_browser_shows_safely_on_the_approving_phone(
     signin = check(computer.get(reverse("qrauth_signin"), **requester))
     order_id = signin.context["auth_code"]
     path = url("qrauth_approve", frame_of(computer, order_id))
-    page = check(bobs_phone.get(path, **approver))
+    assert check(bobs_phone.get(path, **approver))["Location"] == RESUME
+    page = check(bobs_phone.get(RESUME, **approver))
     assert "qrauth/approve.html" in [t.name for t in page.templates]
     if requester.get("REMOTE_ADDR"):
         assert escape(requester["REMOTE_ADDR"]) in page.content.decode()
     number = poll(computer, order_id)["number"]
     answer = check(bobs_phone.post(path, {"action": "approve", "number": number}, **approver))
     assert "Approved" in answer.content.decode()
-    assert check(computer.post(reverse("qrauth_collect", args=[order_id]))).status_code == 302
+    collect = reverse("qrauth_collect", args=[order_id])
+    assert check(computer.post(collect, {"confirm": "account"})).status_code == 302
     assert user_of(computer) == str(bob.pk)
 
 
@@ -1023,7 +1040,10 @@ def test_the_handoff_scan_post_never_redirects_off_site(next_url, where, action,
     path = url("qr_code_login", frame_of(desktop, order_id))
     phone = Client()
     query = {"next": next_url} if where in ("query", "both") else {}
-    assert_safe_next_in_form(check(phone.get(path, query)))
+    moved = check(phone.get(path, query))["Location"]
+    assert urlsplit(moved).path == CONTINUE
+    assert_safe_next_in_form(check(phone.get(moved)))  # the next the scan URL passed on
+    assert_safe_next_in_form(check(phone.get(CONTINUE, query)))
     fields = {"next": next_url} if where in ("form", "both") else {}
     if action:
         fields["action"] = action
@@ -1045,7 +1065,12 @@ def test_collect_never_redirects_off_site(next_url, approved, bob, bobs_phone):
     if approved:
         approve_with(bobs_phone, computer, order_id, frame_of(computer, order_id))
     response = check(computer.post(reverse("qrauth_collect", args=[order_id]), {"next": next_url}))
-    if approved:
+    if approved:  # "Continue as bob?", and its Continue
+        assert response.status_code == 200
+        assert_safe_next_in_form(response)
+        assert user_of(computer) is None
+        fields = {"next": next_url, "confirm": "account"}
+        response = check(computer.post(reverse("qrauth_collect", args=[order_id]), fields))
         assert response.status_code == 302
         assert user_of(computer) == str(bob.pk)
     else:
@@ -1084,6 +1109,7 @@ def test_a_next_django_will_not_redirect_to_falls_back_to_the_default(
         computer = Client()
         order_id = open_signin(computer)
         approve_with(bobs_phone, computer, order_id, frame_of(computer, order_id))
-        response = computer.post(reverse(view, args=[order_id]), {"next": padded})
+        fields = {"next": padded, "confirm": "account"}
+        response = computer.post(reverse(view, args=[order_id]), fields)
     assert response.status_code == 302
     assert response["Location"] in ("/account/", "%20" * 17_000 + "/account/", LOGIN_REDIRECT)

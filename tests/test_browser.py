@@ -210,19 +210,27 @@ def test_a_desktop_signs_in_by_a_phone_approving_its_screen(chromium, live_serve
     phone.get_by_text("The other screen is signing in now").wait_for()
     shoot(phone, "4-phone-approved", "approve")
 
+    # The desktop names the account before it becomes it: one click more.
+    continue_as = desktop.get_by_role("button", name="Continue as bob")
+    continue_as.wait_for()
+    assert desktop.locator("h1").inner_text() == "Continue as bob?"
+    shoot(desktop, "5-desktop-continue-as", "approve")
+    continue_as.click()
     desktop.wait_for_url(f"{live_server.url}/")
     assert desktop.locator("body").inner_text() == "home: bob"
-    shoot(desktop, "5-desktop-signed-in", "approve")
+    shoot(desktop, "6-desktop-signed-in", "approve")
 
-    # Back on the desktop: the sign-in page is asked for again and, this
-    # browser being signed in now, shows no code but sends it on.
+    # Back on the desktop, past "Continue as bob?" (the answer to a POST,
+    # which the browser would offer to send again): the sign-in page is
+    # asked for again and, this browser being signed in now, shows no code
+    # but sends it on.
     with desktop.expect_response(f"{live_server.url}/qr/signin/") as again:
-        desktop.go_back()
+        desktop.evaluate("history.go(-2)")
     assert again.value.status == 302
     assert "no-store" in again.value.headers["cache-control"]
     desktop.wait_for_url(f"{live_server.url}/")
     assert desktop.locator("body").inner_text() == "home: bob"
-    shoot(desktop, "6-desktop-back", "approve")
+    shoot(desktop, "7-desktop-back", "approve")
 
     # Back on the phone: the approval page again, now saying it is done,
     # with no Approve button; another phone gets nothing from the code.

@@ -41,7 +41,7 @@ def test_old_templates_and_settings_keep_working(old_site, desktop, phone):
     scan_url = decode_png(desktop.get(image_url).content)
     path = urlsplit(scan_url).path
 
-    assert phone.get(path).status_code == 200
+    assert phone.get(path, follow=True).status_code == 200
     response = phone.post(path)
     assert response["Location"] == "/profile/"
     assert phone.session[SESSION_KEY]
@@ -73,6 +73,6 @@ def test_new_pages_render_in_the_old_layout_when_asked(old_site, settings, deskt
     page = desktop.get(reverse("qr_code_page")).content.decode()
     image_url = re.search(r'<img src="([^"]+)" alt="QR">', page).group(1)
     path = urlsplit(decode_png(desktop.get(image_url).content)).path
-    confirm = phone.get(path).content.decode()
+    confirm = phone.get(path, follow=True).content.decode()
     assert '<div id="old-site">' in confirm
     assert "Sign in as alice on this device?" in confirm

@@ -112,34 +112,42 @@ def race(actions) -> list:
     return results
 
 
-def scanned_approve_order(phones: list[Client]) -> tuple[Client, str, str, str]:
+def scanned_approve_order(phones: list[Client]) -> tuple[Client, str, str, list[str]]:
     """A computer showing an approve code that ``phones`` have scanned:
-    (computer, auth_code, scan path, the number on its screen)."""
+    (computer, auth_code, scan path, the numbers its screen showed for
+    each phone, in order: each phone's number is its own)."""
     computer = Client()
     auth_code = computer.get(reverse("qrauth_signin")).context["auth_code"]
     status_url = reverse("qrauth_status", args=[auth_code])
     path = urlsplit(computer.get(status_url).json()["frame"]).path
+    numbers = []
     for phone in phones:
-        phone.get(path)
-    return computer, auth_code, path, computer.get(status_url).json()["number"]
+        assert phone.get(path, follow=True).status_code == 200  # the approve page
+        numbers.append(computer.get(status_url).json()["number"])
+    assert all(numbers)
+    return computer, auth_code, path, numbers
 
 
 def test_twenty_phones_racing_to_approve_one_wins_the_others_are_told(django_user_model):
     bob = django_user_model.objects.create_user("bob")
     phones = [browser_of(bob) for _ in range(RACERS)]
-    computer, auth_code, path, number = scanned_approve_order(phones)
+    computer, auth_code, path, numbers = scanned_approve_order(phones)
     answers = race(
-        [lambda p=phone: p.post(path, {"action": "approve", "number": number}) for phone in phones]
+        [
+            lambda p=phone, n=number: p.post(path, {"action": "approve", "number": n})
+            for phone, number in zip(phones, numbers, strict=True)
+        ]
     )
     assert sorted(answer.status_code for answer in answers) == [200] + [409] * (RACERS - 1)
-    again = [computer.post(reverse("qrauth_collect", args=[auth_code])) for _ in range(2)]
+    collect = reverse("qrauth_collect", args=[auth_code])
+    again = [computer.post(collect, {"confirm": "account"}) for _ in range(2)]
     assert [answer.status_code for answer in again] == [302, 404]
     assert computer.session[SESSION_KEY] == str(bob.pk)
 
 
 def test_twenty_collects_of_one_approval_sign_in_once(django_user_model):
     phone = browser_of(django_user_model.objects.create_user("bob"))
-    computer, auth_code, path, number = scanned_approve_order([phone])
+    computer, auth_code, path, [number] = scanned_approve_order([phone])
     phone.post(path, {"action": "approve", "number": number})
     # Twenty tabs of the same browser (one session cookie) collect at once.
     cookie = computer.cookies[settings.SESSION_COOKIE_NAME].value
@@ -147,13 +155,13 @@ def test_twenty_collects_of_one_approval_sign_in_once(django_user_model):
     for tab in tabs:
         tab.cookies[settings.SESSION_COOKIE_NAME] = cookie
     collect = reverse("qrauth_collect", args=[auth_code])
-    answers = race([lambda t=tab: t.post(collect) for tab in tabs])
+    answers = race([lambda t=tab: t.post(collect, {"confirm": "account"}) for tab in tabs])
     assert [answer.status_code for answer in answers].count(302) == 1
 
 
 def test_a_double_tap_on_approve_is_one_answer_not_another_device(django_user_model):
     phone = browser_of(django_user_model.objects.create_user("bob"))
-    computer, auth_code, path, number = scanned_approve_order([phone])
+    computer, auth_code, path, [number] = scanned_approve_order([phone])
     # Two requests of one phone session at once: both are this session's.
     cookie = phone.cookies[settings.SESSION_COOKIE_NAME].value
     taps = [Client() for _ in range(2)]

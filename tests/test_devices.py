@@ -79,6 +79,11 @@ def test_a_huge_garbage_user_agent_is_unknown():
         ("::1", "203.0.113.7", None),
         ("10.0.0.5", "10.0.0.5", None),
         ("192.168.1.10", "192.168.1.20", True),  # a site on the LAN
+        # A dual-stack server sees IPv4 clients as IPv4-mapped IPv6 addresses.
+        ("::ffff:203.0.113.7", "203.0.113.50", True),
+        ("::ffff:203.0.113.7", "::ffff:203.0.114.7", False),
+        ("::ffff:127.0.0.1", "203.0.113.7", None),
+        ("::ffff:10.0.0.5", "10.0.0.5", None),
     ],
 )
 def test_same_network(first, second, expected):

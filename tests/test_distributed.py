@@ -46,6 +46,7 @@ from .test_example_project import Browser, Page
 pytestmark = pytest.mark.django_db
 
 INVALID = reverse("invalid_auth_code")
+CONTINUE = reverse("qrauth_continue")
 CANCELLED = {"state": "failed", "hint": "cancelled"}
 
 
@@ -78,8 +79,8 @@ def hand_off(desktop: Client, phone: Client) -> str:
     auth_code = open_qr_page(desktop)
     assert desktop.get(reverse("auth_qr_code", args=[auth_code])).status_code == 200  # mints
     path = scanned_path(desktop, auth_code)
-    assert phone.head(path).status_code == 200  # a read without a script
-    assert "Sign in as alice on this device?" in phone.get(path).content.decode()
+    assert phone.head(path)["Location"] == CONTINUE  # a read without a script
+    assert "Sign in as alice on this device?" in phone.get(path, follow=True).content.decode()
     assert status(desktop, auth_code)["hint"] == "scanned"
     response = phone.post(path)
     assert (response.status_code, response["Location"]) == (302, "/")
@@ -94,16 +95,17 @@ def approve(computer: Client, phone: Client) -> str:
     """A whole approve flow: bob's ``phone`` signs ``computer`` in; the order id."""
     auth_code = open_signin(computer)
     path = scanned_path(computer, auth_code)
-    assert "qrauth/approve.html" in [t.name for t in phone.get(path).templates]
+    assert "qrauth/approve.html" in [t.name for t in phone.get(path, follow=True).templates]
     number = status(computer, auth_code)["number"]
     response = phone.post(path, {"action": "approve", "number": number})
     assert "The other screen is signing in now" in response.content.decode()
     answer = status(computer, auth_code)
     assert (answer["state"], answer["hint"]) == ("complete", "approved")
-    response = collect(computer, auth_code)
+    assert "Continue as bob?" in collect(computer, auth_code).content.decode()
+    response = collect(computer, auth_code, confirm="account")
     assert response.status_code == 302
     assert signed_in_as(computer) == "bob"
-    assert collect(computer, auth_code).status_code == 404  # collected once only
+    assert collect(computer, auth_code, confirm="account").status_code == 404  # once only
     return auth_code
 
 
@@ -271,7 +273,7 @@ def test_an_open_order_survives_a_sentinel_failover(failover_set, desktop, phone
     with store_uses(sentinel_master(watcher)) as client:
         auth_code = open_qr_page(desktop)
         path = scanned_path(desktop, auth_code)
-        assert phone.get(path).status_code == 200
+        assert phone.get(path, follow=True).status_code == 200
         assert client.wait(1, 5000) == 1  # the replica has the order before the master dies
         master.stop()
         wait_for(lambda: watcher.master_port() == replica.port, "failover to the replica")
@@ -378,9 +380,11 @@ def test_hand_off_across_web_processes(web):
 
     phone = Browser(web.b.base_url)
     confirmation = phone.get(path)
+    assert confirmation.url == web.b.base_url + CONTINUE  # the token left the address bar
     assert "Sign in as alice on this device?" in confirmation.text
     assert poll(desktop, web.b.base_url + poll_url)["hint"] == "scanned"
-    home = phone.post(path, {"csrfmiddlewaretoken": confirmation.csrf_token()})
+    # The page's form posts to its own URL; the scan rides in a cookie.
+    home = phone.post(confirmation.url, {"csrfmiddlewaretoken": confirmation.csrf_token()})
     assert (home.url, home.text) == (f"{web.b.base_url}/", "home: alice")
 
     for server in (web.a, web.b):
@@ -414,7 +418,10 @@ def test_approve_across_web_processes(web):
     assert "The other screen is signing in now" in done.text
     assert poll(computer, web.b.base_url + poll_url)["hint"] == "approved"
 
-    home = computer.post(collect_url, {"csrfmiddlewaretoken": page.csrf_token()})
+    asked = computer.post(collect_url, {"csrfmiddlewaretoken": page.csrf_token()})
+    assert "Continue as bob?" in asked.text
+    form = {"confirm": "account", "csrfmiddlewaretoken": asked.csrf_token()}
+    home = computer.post(collect_url, form)
     assert (home.url, home.text) == (f"{web.a.base_url}/", "home: bob")
 
 
@@ -445,6 +452,7 @@ def test_cluster_qrauth_status_command(cluster, cluster_redis, desktop, phone):
         "orders_per_user": 1,
         "approve_orders_per_ip": 1,
         "scan_failures_per_ip": 1,  # the replay of hand_off
+        "approve_orders_per_site": 1,
     }
     out = StringIO()
     call_command("qrauth_status", stdout=out)

@@ -225,8 +225,10 @@ def test_phone_signs_in_once_by_scanning_the_desktop_qr_code(demo_server, demo_e
     phone = Browser(base_url)
     for _ in range(2):  # what link previewers do must not use the code up
         confirmation = phone.get(scan_url)
+        assert confirmation.url == f"{base_url}/qr/continue/"  # the token left the address bar
         assert "Sign in as alice on this device?" in confirmation.text
-    home = phone.post(scan_url, {"csrfmiddlewaretoken": confirmation.csrf_token()})
+    # The page's form posts to its own URL: the scan rides in a cookie.
+    home = phone.post(confirmation.url, {"csrfmiddlewaretoken": confirmation.csrf_token()})
     assert home.url == f"{base_url}/"
     assert signed_in_as("alice") in home.text
 
@@ -253,7 +255,7 @@ def test_a_phone_signs_the_desktop_in_by_approving_its_code(demo_server):
 
     phone = Browser(base_url)
     login = phone.get(scan_url)  # not signed in yet: to the login page and back
-    assert login.url.startswith(f"{base_url}/login/?next=/qr/approve/")
+    assert login.url == f"{base_url}/login/?next=/qr/approve/"  # no token in it
     approval = phone.log_in_at(login, "bob", "qrauth-demo")
     assert "on another screen?" in approval.text and "bob" in approval.text
 
@@ -266,6 +268,10 @@ def test_a_phone_signs_the_desktop_in_by_approving_its_code(demo_server):
     )
     assert "The other screen is signing in now" in done.text
 
-    home = desktop.post(collect_url, {"csrfmiddlewaretoken": waiting.csrf_token()})
+    asked = desktop.post(collect_url, {"csrfmiddlewaretoken": waiting.csrf_token()})
+    assert "Continue as bob?" in asked.text  # the account is named before it signs in
+    assert signed_in_as("bob") not in asked.text
+    form = {"confirm": "account", "csrfmiddlewaretoken": asked.csrf_token()}
+    home = desktop.post(collect_url, form)
     assert home.url == f"{base_url}/"
     assert signed_in_as("bob") in home.text

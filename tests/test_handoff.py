@@ -21,6 +21,7 @@ from .helpers import decode_png, open_qr_page, scan
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
 INVALID = reverse("invalid_auth_code")
+CONTINUE = reverse("qrauth_continue")
 
 
 def signed_in_as(client: Client) -> str | None:
@@ -85,14 +86,17 @@ def test_image_of_a_replaced_order_is_404(desktop):
     assert desktop.get(reverse("auth_qr_code", args=[first])).status_code == 404
 
 
-@pytest.mark.parametrize("name", ["qr_code_page", "image", "confirm"])
+@pytest.mark.parametrize("name", ["qr_code_page", "image", "scan", "confirm"])
 def test_protective_headers(desktop, phone, name):
     if name == "qr_code_page":
         response = desktop.get(reverse("qr_code_page"))
     elif name == "image":
         response = desktop.get(reverse("auth_qr_code", args=[open_qr_page(desktop)]))
-    else:
+    elif name == "scan":
         response = phone.get(scan(desktop))
+    else:
+        response = phone.get(scan(desktop), follow=True)
+        assert "qrauth/confirm.html" in [t.name for t in response.templates]
     assert response["X-Frame-Options"] == "DENY"
     assert "no-store" in response["Cache-Control"]
     assert response["Referrer-Policy"] == "strict-origin"
@@ -104,6 +108,9 @@ def test_protective_headers(desktop, phone, name):
 def test_get_asks_and_does_not_sign_in(desktop, phone):
     path = scan(desktop)
     response = phone.get(path)
+    assert response["Location"] == CONTINUE  # the page, without the token in its URL
+    assert signed_in_as(phone) is None
+    response = phone.get(CONTINUE)
     assert response.status_code == 200
     assert "Sign in as alice on this device?" in response.content.decode()
     assert 'method="post"' in response.content.decode()
@@ -114,8 +121,9 @@ def test_repeated_get_and_head_leave_the_code_usable(desktop, phone):
     path = scan(desktop)
     prefetcher = Client()
     for _ in range(3):
-        assert prefetcher.get(path).status_code == 200
-        assert prefetcher.head(path).status_code == 200
+        assert prefetcher.get(path, follow=True).status_code == 200
+        assert prefetcher.head(path)["Location"] == CONTINUE
+        assert prefetcher.head(CONTINUE).status_code == 200
     response = phone.post(path)
     assert response.status_code == 302
     assert signed_in_as(phone) == "alice"
@@ -155,11 +163,11 @@ def test_post_signs_in_once_with_a_new_session(desktop, phone):
 
 
 def test_a_static_code_gives_the_scanning_phone_no_session(desktop, phone, clock):
-    # The voucher is for animated frames, which go stale: a static code
-    # works for its order's life, and a GET that wrote a session for it
-    # would cost every scan a database write for nothing.
+    # A static code works for its order's life; the scan rides in a signed
+    # cookie, and a GET that wrote a session for it would cost every scan a
+    # database write for nothing.
     path = scan(desktop)
-    assert phone.get(path).status_code == 200
+    assert phone.get(path, follow=True).status_code == 200
     assert "sessionid" not in phone.cookies
     clock.now += 120  # long after any frame's tolerance; the order still lives
     assert phone.post(path)["Location"] == "/"
@@ -174,7 +182,7 @@ def test_the_phone_is_told_it_is_signed_in(desktop, phone):
 
 def test_the_phone_can_decline_and_that_cancels_the_code(desktop, phone, sent):
     path = scan(desktop)
-    page = phone.get(path).content.decode()
+    page = phone.get(path, follow=True).content.decode()
     assert 'name="action" value="decline"' in page
     response = phone.post(path, {"action": "decline"})
     assert response["Location"] == "/"
@@ -198,7 +206,7 @@ def test_post_needs_csrf(desktop):
     strict_phone = Client(enforce_csrf_checks=True)
     assert strict_phone.post(path).status_code == 403
     assert signed_in_as(strict_phone) is None
-    page = strict_phone.get(path)
+    page = strict_phone.get(path, follow=True)
     token = page.context["csrf_token"]
     response = strict_phone.post(path, {"csrfmiddlewaretoken": str(token)})
     assert response.status_code == 302
@@ -223,10 +231,12 @@ def test_the_continue_button_passes_csrf_as_a_browser_sends_it(desktop):
     blanks them on the page's own form, like "no-referrer", breaks sign-in."""
     path = scan(desktop)
     phone = Client(enforce_csrf_checks=True)
-    page = phone.get(path, secure=True)
+    assert phone.get(path, secure=True)["Location"] == CONTINUE
+    page = phone.get(CONTINUE, secure=True)
     token = str(page.context["csrf_token"])
-    headers = browser_form_post_headers(page, f"https://testserver{path}")
-    response = phone.post(path, {"csrfmiddlewaretoken": token}, secure=True, **headers)
+    headers = browser_form_post_headers(page, f"https://testserver{CONTINUE}")
+    # The page's form posts to its own URL.
+    response = phone.post(CONTINUE, {"csrfmiddlewaretoken": token}, secure=True, **headers)
     assert response.status_code == 302
     assert signed_in_as(phone) == "alice"
 
@@ -288,7 +298,7 @@ def test_the_phone_gets_through_login_required_middleware(desktop, phone, settin
         "django.contrib.auth.middleware.LoginRequiredMiddleware",
     ]
     path = scan(desktop)
-    assert phone.get(path).status_code == 200
+    assert phone.get(path, follow=True).status_code == 200
     assert phone.post(path)["Location"] == "/"
     assert phone.get(INVALID).status_code == 200
 
@@ -317,7 +327,7 @@ def test_redirect_url_setting(desktop, phone):
 )
 def test_next_is_followed_only_on_this_site(desktop, phone, next_url, expected):
     path = scan(desktop)
-    page = phone.get(path, {"next": next_url})
+    page = phone.get(path, {"next": next_url}, follow=True)
     if expected != "/":
         assert f'name="next" value="{next_url}"' in page.content.decode()
     else:
@@ -379,6 +389,10 @@ def test_round_trips_per_request(desktop, phone, round_trips):
         round_trips.count = 0
         method(path)
         assert round_trips.count == expected
+    phone.get(scan(desktop))
+    round_trips.count = 0
+    assert phone.get(CONTINUE).status_code == 200  # the page of the scan the cookie keeps
+    assert round_trips.count == 1
 
 
 def test_expired_code(desktop, phone, qr_redis):

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from qrauth import store, tokens
+from qrauth import scripts, store, tokens
 from qrauth.limits import network_of
 
 from .helpers import browser_of, hand_clock, open_qr_page, scan
@@ -105,10 +105,11 @@ def test_a_refused_code_takes_two_round_trips_and_leaves_no_order(
 ):
     settings.AUTH_QR_CODE_ORDERS_PER_SESSION = (2, 60)
     open_qr_page(desktop)
-    open_qr_page(desktop)  # now Redis knows every script of the way
+    open_qr_page(desktop)
+    assert desktop.get(QR_PAGE).status_code == 429  # now Redis knows every script of the way
     round_trips.count = 0
     assert desktop.get(QR_PAGE).status_code == 429
-    assert round_trips.count == 2  # counted and issued in one; the order deleted
+    assert round_trips.count == 2  # counted and issued in one; the order deleted, counts given back
     assert len([key for key in qr_redis.scan_iter() if b":limit:" not in key]) == 2
 
 
@@ -240,7 +241,7 @@ def test_a_working_code_is_never_refused_for_its_networks_failures(desktop, alic
     assert garbage_scan(neighbour).status_code == 429
     phone = anonymous("198.51.100.66")
     path = scan(desktop)
-    assert phone.get(path).status_code == 200
+    assert phone.get(path, follow=True).status_code == 200
     response = phone.post(path)
     assert response.status_code == 302 and response["Location"] != INVALID
     assert phone.session["_auth_user_id"] == str(alice.pk)
@@ -308,7 +309,8 @@ def test_slowing_down_changes_nothing_and_misses_nothing(computer, bobs_phone, m
     assert poll(computer, auth_code).status_code == 429
     ms_clock.now += 400
     assert status_json(poll(computer, auth_code))["hint"] == "approved"
-    collected = computer.post(reverse("qrauth_collect", args=[auth_code]))
+    collect = reverse("qrauth_collect", args=[auth_code])
+    collected = computer.post(collect, {"confirm": "account"})
     assert collected.status_code == 302
 
 
@@ -348,3 +350,47 @@ def test_the_waiting_phone_has_its_own_interval(desktop, ms_clock, settings):
     assert status_json(response)["hint"] == "slow_down"
     ms_clock.now += 500
     assert phone.get(wait).status_code == 200
+
+
+# -- approve: codes per site (a memory guard) ------------------------------------------
+
+
+def test_the_whole_site_may_open_so_many_approve_codes(settings, caplog, desktop):
+    settings.AUTH_QR_CODE_APPROVE_ORDERS_PER_SITE = (3, 300)
+    caplog.set_level(logging.WARNING, logger="qrauth")
+    for n in range(3):
+        open_signin(anonymous(f"203.0.113.{n}"))  # each address well under its own limit
+    for n in range(3, 5):
+        assert_limited(anonymous(f"203.0.113.{n}").get(SIGNIN), 300)
+    assert open_qr_page(desktop)  # hand-off codes are not counted
+    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("qrauth")]
+    # Once when the limit is reached, not once a request.
+    assert warnings == ["qrauth: rate limit approve_orders_per_site reached; refusing for 300 s"]
+
+
+def test_codes_refused_to_one_address_do_not_use_up_the_site(settings):
+    settings.AUTH_QR_CODE_APPROVE_ORDERS_PER_IP = (1, 60)
+    settings.AUTH_QR_CODE_APPROVE_ORDERS_PER_SITE = (3, 300)
+    flood = anonymous("198.51.100.66")
+    answers = [flood.get(SIGNIN).status_code for _ in range(20)]
+    assert answers.count(200) == 1  # and 19 refused: no code, no memory
+    for n in range(2):
+        open_signin(anonymous(f"203.0.113.{n}"))
+    assert anonymous("203.0.113.9").get(SIGNIN).status_code == 429
+
+
+def test_the_site_limit_can_be_turned_off(settings):
+    settings.AUTH_QR_CODE_APPROVE_ORDERS_PER_SITE = None
+    settings.AUTH_QR_CODE_APPROVE_ORDERS_PER_IP = None
+    for _ in range(3):
+        open_signin(anonymous("203.0.113.9"))
+    assert not limit_keys(store.get_redis(), "approve_orders_per_site")
+
+
+def test_a_count_given_back_never_leaves_a_counter_without_an_end(qr_redis):
+    key = "qrauth:limit:approve_orders_per_site:{site}"
+    store._run_all([(scripts.UNHIT, key, [])])  # its window ended meanwhile
+    assert not qr_redis.exists(key)
+    qr_redis.set(key, 2, ex=60)
+    store._run_all([(scripts.UNHIT, key, [])])
+    assert qr_redis.get(key) == b"1" and 0 < qr_redis.ttl(key) <= 60

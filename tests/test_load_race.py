@@ -44,7 +44,7 @@ def open_order(user) -> str:
     digest = tokens.binding_digest(secret)
     issuer = binding.seal_session_key(order_id, session.session_key)
     store.issue_order(order_id, user.pk, tokens.auth_digest(user), digest, issuer)
-    assert store.mint_static_code(order_id, digest, user.pk)
+    assert store.picture_created(order_id, digest, user.pk) is not None
     return reverse("qr_code_login", args=[tokens.scan_token(order_id)])
 
 

@@ -53,7 +53,7 @@ def open_some_orders(desktop: Client, bob, phone: Client) -> None:
     browser: an approve code."""
     open_qr_page(desktop)
     open_qr_page(desktop)
-    assert phone.get(scan(browser_of(bob))).status_code == 200
+    assert phone.get(scan(browser_of(bob)), follow=True).status_code == 200
     assert Client().get(reverse("qrauth_signin")).status_code == 200
 
 
@@ -67,8 +67,9 @@ def test_empty_redis(qr_redis):
     else:
         assert f"(redis {qr_redis.info('server')['redis_version']})" in first
     assert "Orders: 0 open, 0 in all\n" in text
-    assert "  orders_per_session     0 counters, 0 at the limit (10 per 60 s)" in text
-    assert "  scan_failures_per_ip   0 counters, 0 at the limit (30 per 300 s)" in text
+    assert "  orders_per_session       0 counters, 0 at the limit (10 per 60 s)" in text
+    assert "  scan_failures_per_ip     0 counters, 0 at the limit (30 per 300 s)" in text
+    assert "  approve_orders_per_site  0 counters, 0 at the limit (10000 per 300 s)" in text
 
 
 @uses_redis
@@ -84,11 +85,13 @@ def test_orders_by_flow_and_state_and_the_counters(desktop, bob, phone):
         ["handoff", "cancelled", "1"],
         ["approve", "pending", "1"],
     ]
-    # One counter per browser session that asked for a code, per user, per network.
-    assert "  orders_per_session     3 counters, 0 at the limit (10 per 60 s)" in text
-    assert "  orders_per_user        2 counters, 0 at the limit (20 per 600 s)" in text
-    assert "  approve_orders_per_ip  1 counter, 0 at the limit (60 per 60 s)" in text
-    assert "  scan_failures_per_ip   0 counters, 0 at the limit (30 per 300 s)" in text
+    # One counter per browser session that asked for a code, per user, per
+    # network, and one for the whole site.
+    assert "  orders_per_session       3 counters, 0 at the limit (10 per 60 s)" in text
+    assert "  orders_per_user          2 counters, 0 at the limit (20 per 600 s)" in text
+    assert "  approve_orders_per_ip    1 counter, 0 at the limit (60 per 60 s)" in text
+    assert "  scan_failures_per_ip     0 counters, 0 at the limit (30 per 300 s)" in text
+    assert "  approve_orders_per_site  1 counter, 0 at the limit (10000 per 300 s)" in text
 
 
 @uses_redis
@@ -111,6 +114,7 @@ def test_json_matches_the_text(desktop, bob, phone):
         "orders_per_user": (2, 0),
         "approve_orders_per_ip": (1, 0),
         "scan_failures_per_ip": (0, 0),
+        "approve_orders_per_site": (1, 0),
     }
     limits = {r["name"]: r["limit"] for r in data["rate_limits"]}
     assert limits["orders_per_user"] == {"count": 20, "seconds": 600}
@@ -128,15 +132,15 @@ def test_counters_at_the_limit_and_limits_turned_off(desktop, settings):
     assert counters(data)["orders_per_user"] == (1, 0)  # the counter is there; the limit off
     assert [r["limit"] for r in data["rate_limits"]][:2] == [{"count": 2, "seconds": 60}, None]
     text = status()
-    assert "  orders_per_session     1 counter, 1 at the limit (2 per 60 s)" in text
-    assert "  orders_per_user        1 counter (off)" in text
+    assert "  orders_per_session       1 counter, 1 at the limit (2 per 60 s)" in text
+    assert "  orders_per_user          1 counter (off)" in text
 
 
 def test_prints_counts_only_never_a_key(desktop, bob, phone, qr_redis):
     open_some_orders(desktop, bob, phone)
     output = status() + status("--json")
     keys = [key.decode() for key in qr_redis.scan_iter()]
-    assert len(keys) == 10  # 4 orders, 6 counters
+    assert len(keys) == 11  # 4 orders, 7 counters
     for key in keys:
         tag = key.partition("{")[2].rstrip("}")
         assert tag not in output

@@ -347,3 +347,32 @@ def test_the_frame_on_the_canvas_changes(page, live_server, monkeypatch):
         live_server.url + reverse("qr_code_login", args=[tokens.frame_token(code, elapsed)])
         for elapsed in range(4)
     ]
+
+
+def test_a_plain_approve_code_is_redrawn_in_place(chromium, live_server, settings, monkeypatch):
+    """AUTH_QR_CODE_ANIMATED = False on the approve page: the plain image is
+    a frame, stale in seconds; with the script running it is fetched again
+    every FRAME_TOLERANCE // 2 seconds, and the page is not reloaded."""
+    settings.AUTH_QR_CODE_ANIMATED = False
+    server_clock = hand_clock(monkeypatch, "now", 1_800_000_000)
+    context = test_browser.new_context(chromium)
+    page = context.new_page()
+    page.clock.install(time=START - 60)
+    page.clock.pause_at(START)
+    page.add_init_script(WATCH_POLLS)
+    try:
+        page.goto(f"{live_server.url}/qr/signin/")
+        settle(page)
+        page.evaluate("window.__samePage = true")
+        code = auth_code(page)
+        image = page.locator(".qrauth-code img")
+        first = decode_png(image.screenshot())
+        server_clock.now += 6
+        advance(page, 6000)
+        wait_until(page, lambda: decode_png(image.screenshot()) != first)
+        assert decode_png(image.screenshot()) == live_server.url + reverse(
+            "qrauth_approve", args=[tokens.frame_token(code, 6)]
+        )
+        assert page.evaluate("window.__samePage") is True  # redrawn, not reloaded
+    finally:
+        context.close()

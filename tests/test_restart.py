@@ -33,7 +33,9 @@ def status(browser: Client, auth_code: str) -> dict:
 def test_a_hand_off_interrupted_by_a_restart_says_start_again(own_server, desktop, phone):
     auth_code = desktop.get(reverse("qr_code_page")).context["auth_code"]
     path = urlsplit(status(desktop, auth_code)["frame"]).path
-    assert phone.get(path).status_code == 200  # scanned; pooled connections and scripts exist
+    scanned = phone.get(path)  # scanned; pooled connections and scripts exist
+    assert scanned["Location"] == reverse("qrauth_continue")
+    assert phone.get(scanned["Location"]).status_code == 200
     restart(own_server)
     assert phone.post(path)["Location"] == INVALID
     assert SESSION_KEY not in phone.session
@@ -52,11 +54,11 @@ def test_an_approval_interrupted_by_a_restart_says_start_again(own_server, alice
     path = urlsplit(status(computer, auth_code)["frame"]).path
     phone = Client()
     phone.force_login(alice)
-    phone.get(path)
+    assert phone.get(path, follow=True).status_code == 200  # the page notes this phone
     number = status(computer, auth_code)["number"]
     assert phone.post(path, {"action": "approve", "number": number}).status_code == 200
     restart(own_server)
-    page = computer.post(reverse("qrauth_collect", args=[auth_code]))
+    page = computer.post(reverse("qrauth_collect", args=[auth_code]), {"confirm": "account"})
     assert page.status_code == 200
     assert "The code has expired. Get a new code to try again." in page.content.decode()
     assert SESSION_KEY not in computer.session

@@ -65,16 +65,17 @@ def test_issue_sets_the_lifetime(qr_redis, settings):
 
 def test_mint_needs_the_binding_and_the_user():
     order_id = issue(binding="x" * 22, user_id=7)
-    assert not store.mint_static_code(order_id, tokens.binding_digest("y" * 22), 7)
-    assert not store.mint_static_code(order_id, tokens.binding_digest("x" * 22), 8)
+    assert store.picture_created(order_id, tokens.binding_digest("y" * 22), 7) is None
+    assert store.picture_created(order_id, tokens.binding_digest("x" * 22), 8) is None
     assert not store.peek_order(order_id).minted
-    assert store.mint_static_code(order_id, tokens.binding_digest("x" * 22), 7)
+    created = store.picture_created(order_id, tokens.binding_digest("x" * 22), 7)
+    assert created == store.peek_order(order_id).created
     assert store.peek_order(order_id).minted
 
 
 def test_scan_records_the_device_but_never_consumes():
     order_id = issue()
-    store.mint_static_code(order_id, tokens.binding_digest("b" * 22), 1)
+    assert store.picture_created(order_id, tokens.binding_digest("b" * 22), 1) is not None
     for device in ("Safari on iOS", "Chrome on Android"):
         order = store.record_scan(static(order_id), device)
         assert (order.state_name, order.device) == ("scanned", device)
@@ -89,7 +90,7 @@ def test_scan_of_an_unminted_order_records_nothing():
 
 def test_consume_succeeds_once():
     order_id = issue()
-    store.mint_static_code(order_id, tokens.binding_digest("b" * 22), 1)
+    assert store.picture_created(order_id, tokens.binding_digest("b" * 22), 1) is not None
     assert store.consume_order(static(order_id), "phone") is not None
     assert store.consume_order(static(order_id), "phone") is None
     assert store.record_scan(static(order_id), "phone").state_name == "consumed"
@@ -97,7 +98,7 @@ def test_consume_succeeds_once():
 
 def test_cancel_needs_the_binding():
     order_id = issue(binding="x" * 22)
-    store.mint_static_code(order_id, tokens.binding_digest("x" * 22), 1)
+    assert store.picture_created(order_id, tokens.binding_digest("x" * 22), 1) is not None
     assert not store.cancel_order(order_id, tokens.binding_digest("y" * 22))
     assert store.cancel_order(order_id, tokens.binding_digest("x" * 22))
     assert store.consume_order(static(order_id), "phone") is None
@@ -110,12 +111,12 @@ def test_unknown_orders():
     assert store.record_scan(static(order_id), "phone") is None
     assert store.consume_order(static(order_id), "phone") is None
     assert not store.cancel_order(order_id, "digest")
-    assert not store.mint_static_code(order_id, "digest", 1)
+    assert store.picture_created(order_id, "digest", 1) is None
 
 
 def test_device_description_is_capped():
     order_id = issue()
-    store.mint_static_code(order_id, tokens.binding_digest("b" * 22), 1)
+    assert store.picture_created(order_id, tokens.binding_digest("b" * 22), 1) is not None
     assert len(store.record_scan(static(order_id), "x" * 10_000).device) == 80
 
 
@@ -123,7 +124,7 @@ def test_a_client_that_decodes_responses_works_too():
     use_client(fakeredis.FakeRedis(decode_responses=True))
     store.reset_client()
     order_id = issue()
-    store.mint_static_code(order_id, tokens.binding_digest("b" * 22), 1)
+    assert store.picture_created(order_id, tokens.binding_digest("b" * 22), 1) is not None
     assert store.consume_order(static(order_id), "phone").user_id == "1"
 
 

@@ -243,7 +243,7 @@ def test_the_hand_off_page(desktop, language, settings):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_phones_confirm_page(desktop, phone, language):
     path = scan(desktop)
-    response = speaking(phone, language).get(path)
+    response = speaking(phone, language).get(path, follow=True)
     assert response.status_code == 200
     assert "qrauth/confirm.html" in [t.name for t in response.templates]
     html = response.content.decode()
@@ -312,7 +312,7 @@ def test_the_phones_approve_page_names_the_device_in_its_language(bob, language)
     path = urlsplit(decode_png(render_png(status_of(computer, auth_code)["frame"]))).path
     phone = speaking(Client(HTTP_USER_AGENT=IPHONE_SAFARI, REMOTE_ADDR="203.0.113.50"), language)
     phone.force_login(bob)
-    html = phone.get(path).content.decode()
+    html = phone.get(path, follow=True).content.decode()
     assert KNOWN[language]["approve"] in html and "Chrome on Windows" not in html
     assert_translated(html, language, "Sign in to %(site)s on another screen?", site="testserver")
     assert_translated(
@@ -325,6 +325,23 @@ def test_the_phones_approve_page_names_the_device_in_its_language(bob, language)
         "Approve",
         "Deny",
     )
+    assert_no_english(html)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_desktops_continue_as_page(bob, language):
+    computer = speaking(Client(HTTP_USER_AGENT=WINDOWS_CHROME), language)
+    auth_code = computer.get(reverse("qrauth_signin")).context["auth_code"]
+    path = urlsplit(decode_png(render_png(status_of(computer, auth_code)["frame"]))).path
+    phone = Client(HTTP_USER_AGENT=IPHONE_SAFARI)
+    phone.force_login(bob)
+    phone.get(path, follow=True)
+    number = status_of(computer, auth_code)["number"]
+    phone.post(reverse("qrauth_approve_resume"), {"action": "approve", "number": number})
+    html = computer.post(reverse("qrauth_collect", args=[auth_code])).content.decode()
+    assert_translated(html, language, "Continue as %(name)s?", name="bob")
+    assert_translated(html, language, "Continue as %(name)s", name="bob")
+    assert_translated(html, language, "Continue as this account?")
     assert_no_english(html)
 
 
@@ -356,7 +373,8 @@ def test_each_language_is_its_own(alice):
     desktop = speaking(browser_of(alice), "sv")
     auth_code = open_qr_page(desktop)
     phone = speaking(Client(HTTP_USER_AGENT=IPHONE_SAFARI), "ru")
-    assert KNOWN["ru"]["confirm"] in phone.get(scan_path(desktop, auth_code)).content.decode()
+    page = phone.get(scan_path(desktop, auth_code), follow=True)
+    assert KNOWN["ru"]["confirm"] in page.content.decode()
     assert status_of(desktop, auth_code)["message"] == KNOWN["sv"]["scanned"]
 
 

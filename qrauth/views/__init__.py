@@ -2,7 +2,7 @@
 
 from .approve import approve, approve_resume
 from .confirm import handoff_decide, handoff_finish, handoff_wait
-from .handoff import invalid_code, qr_code_login, qr_code_page, qr_code_picture
+from .handoff import handoff_continue, invalid_code, qr_code_login, qr_code_page, qr_code_picture
 from .signin import collect_signin, signin, signin_picture
 from .status import cancel_code, code_status
 from .step_up import step_up
@@ -13,6 +13,7 @@ __all__ = [
     "cancel_code",
     "code_status",
     "collect_signin",
+    "handoff_continue",
     "handoff_decide",
     "handoff_finish",
     "handoff_wait",

@@ -9,7 +9,12 @@ page says what will be signed in where: the account, the requesting
 browser and its address, how long ago the code appeared. With number
 matching the phone must type a number shown on the requesting screen, so a
 blind approval of a screen that is not in front of the user fails. The
-first phone session to answer claims the order, for good.
+number is derived from the phone session that looks at the code, so one
+read off the screen before the victim's phone scanned is worthless; and
+every code a phone can use is fresh for seconds only (an animated frame,
+or the plain image's frame), so a code sent to a victim goes stale before
+they act on it. The first phone session to answer claims the order, for
+good.
 
 GET and HEAD change nothing but the "scanned" mark (HEAD not even that).
 """
@@ -26,13 +31,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from .. import binding, signals, store, tokens
 from .._compat import login_not_required
 from ..devices import client_ip, describe_user_agent, device_label, same_network
 from ..policy import APPROVE, requires_flow, user_may_use
+from ..stepup import needs_step_up
 from .common import display_name, invalid, protected, stale
+from .step_up import redirect_to_step_up, step_up_url
 
 __all__ = ["approve", "approve_resume"]
 
@@ -48,11 +55,37 @@ _DECISIONS = {"approve": True, "deny": False}
 @require_http_methods(["GET", "HEAD", "POST"])
 @protected
 def approve(request: HttpRequest, auth_code: str) -> HttpResponse:
-    """The scan URL of an approve order: GET shows what would be signed in,
-    only a POST from a signed-in phone answers."""
+    """The scan URL of an approve order: GET notes the scan and moves on to
+    ``qrauth_approve_resume``, the same page without the token; only a POST
+    from a signed-in phone answers."""
     token = tokens.parse_scan_token(auth_code)
     if token is None:
         return invalid(request, FLOW, None)
+    if request.method == "POST":
+        return _answer(request, token, auth_code)
+    order = _read(request, token)
+    refused = _refusal(request, token, order)
+    if refused is not None:
+        return refused
+    response = redirect("qrauth_approve_resume")
+    if request.method == "GET":
+        binding.remember_scan(request, response, token)
+    return response
+
+
+@requires_flow(FLOW)
+@login_not_required
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+@protected
+def approve_resume(request: HttpRequest) -> HttpResponse:
+    """The phone's page for the code it scanned last (kept in a cookie):
+    what would be signed in where, and the Approve and Deny buttons. Also
+    where a phone comes back after signing in or stepping up."""
+    remembered = binding.remembered_scan(request)
+    if remembered is None:
+        return invalid(request, FLOW, None)
+    auth_code, token = remembered
     if request.method == "POST":
         return _answer(request, token, auth_code)
     return _show(request, token, auth_code)
@@ -62,19 +95,22 @@ def _device(request: HttpRequest) -> str:
     return describe_user_agent(request.headers.get("User-Agent", ""))
 
 
-def _read(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> store.Order | None:
+def _read(
+    request: HttpRequest, token: tokens.ScanToken, vouched: bool = False, viewer: str = ""
+) -> store.Order | None:
     if request.method == "HEAD":  # looks, records nothing
         order = store.peek_order(token.order_id)
         if order is None:
             return None
-        fresh = token.elapsed is not None or order.minted
-        return dataclasses.replace(order, usable=order.is_open and fresh)
-    return store.record_scan(token, _device(request), vouched, store.APPROVE)
+        # An approve order has no static code: only frames are ever usable.
+        return dataclasses.replace(order, usable=order.is_open and token.elapsed is not None)
+    return store.record_scan(token, _device(request), vouched, store.APPROVE, viewer)
 
 
-def _show(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpResponse:
-    vouched = binding.vouches_for(request, auth_code)
-    order = _read(request, token, vouched)
+def _refusal(
+    request: HttpRequest, token: tokens.ScanToken, order: store.Order | None
+) -> HttpResponse | None:
+    """The answer for an order this scan cannot answer, or None."""
     if order is None or order.flow != store.APPROVE:
         return invalid(request, FLOW, tokens.order_ref(token.order_id))
     if order.claimer:
@@ -83,17 +119,34 @@ def _show(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Http
         return invalid(request, FLOW, order.ref)
     if not order.usable:
         return _unusable(request, token, order.ref)
-    if request.method == "GET" and not vouched:
-        # Fresh now: this phone may answer later, within the order's life,
-        # also after signing in first (Django's login keeps session data).
-        binding.vouch_for(request, auth_code)
+    return None
+
+
+def _may_answer(request: HttpRequest) -> bool:
+    """Whether this phone may answer now: signed in, allowed, stepped up."""
+    if not request.user.is_authenticated or needs_step_up(request):
+        return False
+    return user_may_use(request, request.user, FLOW)
+
+
+def _show(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpResponse:
+    # A phone that may answer is noted as the one looking, so the other
+    # screen shows the number for this session; an anonymous or refused
+    # look reveals no number and claims nothing. The secret this session
+    # claims with is made now: two taps on Approve must not each make their
+    # own and lose the claim to each other.
+    looking = request.method == "GET" and _may_answer(request)
+    viewer = binding.claimer_digest(request) if looking else ""
+    order = _read(request, token, binding.scan_vouched(request, auth_code), viewer)
+    refused = _refusal(request, token, order)
+    if refused is not None:
+        return refused
     if not request.user.is_authenticated:
-        return _sign_in_first(request, token)
+        return _sign_in_first(request)
     if not user_may_use(request, request.user, FLOW):
         return render(request, "qrauth/not_allowed.html", status=403)
-    # The secret this session will claim with, made now: two taps on Approve
-    # must not each make their own and lose the claim to each other.
-    binding.claimer_digest(request)
+    if needs_step_up(request):
+        return redirect_to_step_up(request)
     if request.method == "GET":
         signals.scanned.send(
             sender=FLOW,
@@ -105,23 +158,10 @@ def _show(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Http
     return render(request, "qrauth/approve.html", _details(request, order, auth_code))
 
 
-def _sign_in_first(request: HttpRequest, token: tokens.ScanToken) -> HttpResponse:
-    """To LOGIN_URL and back, by way of ``qrauth_approve_resume``: the token
-    stays in this session, out of the login page's URL."""
-    binding.remember_scan(request, token)
+def _sign_in_first(request: HttpRequest) -> HttpResponse:
+    """To LOGIN_URL and back to ``qrauth_approve_resume``: the token stays
+    in the scan cookie, out of the login page's URL."""
     return redirect_to_login(reverse("qrauth_approve_resume"))
-
-
-@requires_flow(FLOW)
-@login_not_required
-@require_GET
-@protected
-def approve_resume(request: HttpRequest) -> HttpResponse:
-    """Where a phone comes back after signing in: to the code it scanned."""
-    token = binding.remembered_scan(request)
-    if token is None:
-        return redirect("invalid_auth_code")
-    return redirect("qrauth_approve", token)
 
 
 def _details(request: HttpRequest, order: store.Order, auth_code: str) -> dict:
@@ -182,12 +222,14 @@ def _done(request: HttpRequest, state: str) -> HttpResponse:
 
 def _answer(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpResponse:
     if not request.user.is_authenticated:
-        return _sign_in_first(request, token)
+        return _sign_in_first(request)
     approving = _DECISIONS.get(request.POST.get("action", ""))
     if approving is None:
         return HttpResponseBadRequest("action must be approve or deny")
     if not user_may_use(request, request.user, FLOW):
         return render(request, "qrauth/not_allowed.html", status=403)
+    if needs_step_up(request):  # lending the account needs a fresh authentication
+        return _step_up_first(request)
     user = (request.user.pk, tokens.auth_digest(request.user))
     decision = store.decide_order(
         token,
@@ -196,7 +238,7 @@ def _answer(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Ht
         request.POST.get("number", "").strip(),
         user,
         _device(request),
-        binding.vouches_for(request, auth_code),
+        binding.scan_vouched(request, auth_code),
     )
     ref = tokens.order_ref(token.order_id)
     if decision.outcome == "taken":
@@ -208,9 +250,16 @@ def _answer(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Ht
         if decision.state in (store.PENDING, store.SCANNED):
             return _unusable(request, token, ref)
         return invalid(request, FLOW, ref)
-    binding.take_voucher(request, auth_code)
     _announce(request, decision.state, ref)
+    # The scan cookie stays: Back to this page shows the answer again.
     return _done(request, decision.state)
+
+
+def _step_up_first(request: HttpRequest) -> HttpResponse:
+    """A POST from a phone whose last authentication is too old: refused."""
+    message = _("Confirm your password on this phone first, then answer again.")
+    context = {"message": message, "step_up_url": step_up_url(reverse("qrauth_approve_resume"))}
+    return render(request, "qrauth/approve_done.html", context, status=403)
 
 
 def _announce(request: HttpRequest, state: str, ref: str) -> None:

@@ -84,6 +84,22 @@ def _already_logged(response: HttpResponse, retry_after: float) -> HttpResponse:
     return response
 
 
+def _session_data(request: HttpRequest) -> dict[str, Any] | None:
+    session = getattr(request, "session", None)
+    return None if session is None else dict(session.items())
+
+
+def _restore_session(request: HttpRequest, data: dict[str, Any] | None) -> None:
+    """Undo what a refused request did to its session, so that nothing is
+    saved: a flood of refused requests must not fill the session store
+    (one new session each), nor a refusal move a browser's code on."""
+    if data is None or not request.session.modified:
+        return
+    request.session.clear()
+    request.session.update(data)
+    request.session.modified = False
+
+
 def protected(
     view: View,
     unavailable: Callable[[HttpRequest], HttpResponse] = _unavailable_page,
@@ -103,16 +119,22 @@ def protected(
     compares.
 
     Over a rate limit: a 429 with Retry-After.
+
+    A request refused either way leaves the session as it came: it writes
+    nothing to the session store.
     """
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        session_before = _session_data(request)
         try:
             response = view(request, *args, **kwargs)
         except StoreUnavailable:
+            _restore_session(request, session_before)
             backoff = settings.REDIS_FAILURE_BACKOFF
             response = _already_logged(unavailable(request), backoff)
         except OverLimit as over:
+            _restore_session(request, session_before)
             wait = max(math.ceil(over.retry_after), 1)
             response = _already_logged(limited(request, wait), wait)
         add_never_cache_headers(response)
@@ -213,12 +235,12 @@ def display_name(user: Any) -> str:
 def start_order(request: HttpRequest, flow: str) -> tuple[str, str, store.Issue]:
     """A new order id bound to this browser: (order id, binding digest, and
     what the store does with it: cancel this browser's previous order of
-    ``flow``, count the rate limits). The caller stores the order."""
+    ``flow``, count the rate limits). The caller stores the order; the
+    session is saved with the response, and only if the store took it
+    (``protected``)."""
     previous = binding.bound_order(request, flow)
     order_id = tokens.new_secret()
     binding_digest = binding.bind_order(request, flow, order_id)
-    if request.session.session_key is None:
-        request.session.save()
     issue = store.Issue(replaces=previous, limits=limits.order_limits(request, flow))
     return order_id, binding_digest, issue
 
@@ -249,15 +271,24 @@ _RENDERERS = {"png": (render_png, "image/png"), "svg": (render_svg, "image/svg+x
 def qr_picture(
     request: HttpRequest, flow: str, auth_code: str, scan_view: str, user_id: Any = ""
 ) -> HttpResponse:
-    """The static QR image of this browser's order of ``flow``; 404 for
-    anyone else. Fetching it is what lets the static code work at all."""
+    """The plain QR image of this browser's order of ``flow``; 404 for
+    anyone else. A hand-off's carries its static code, which works only
+    once the image was fetched; an approve order's carries the frame of
+    now, stale in AUTH_QR_CODE_FRAME_TOLERANCE seconds: the browser asking
+    to be signed in may be an attacker's, and a code it could send a
+    victim must go stale before the victim acts on it."""
     image_format = request.GET.get("format", "png")
     if image_format not in _RENDERERS:
         return HttpResponseBadRequest("format must be png or svg")
     bound = binding.owns_order(request, flow, auth_code)
-    if bound is None or not store.mint_static_code(auth_code, bound[1], user_id):
+    created = None if bound is None else store.picture_created(auth_code, bound[1], user_id)
+    if created is None:
         raise Http404("no such QR code")
-    content = scan_url(request, tokens.scan_token(auth_code), scan_view)
+    if flow == binding.HANDOFF:
+        token = tokens.scan_token(auth_code)
+    else:
+        token = tokens.frame_token(auth_code, max(store.now() - created, 0))
+    content = scan_url(request, token, scan_view)
     render_image, content_type = _RENDERERS[image_format]
     try:
         image = render_image(content, settings.IMAGE_BOX_SIZE)

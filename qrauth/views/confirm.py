@@ -47,15 +47,24 @@ def ask_desktop(request: HttpRequest, token: tokens.ScanToken, vouched: bool) ->
     order = store.ask_desktop(token, device, claimer, client_ip(request), vouched)
     if order is None:
         return invalid(request, FLOW, tokens.order_ref(token.order_id))
+    if not request.user.is_authenticated:
+        # A new session key for the claim (after it: a refused claim leaves
+        # the session alone): a session planted on this phone beforehand
+        # (session fixation) must not be able to finish it.
+        request.session.cycle_key()
     logger.info("qrauth: order %s waits for its desktop", order.ref)
-    return _wait_page(request, token, _phone_status(store.ASKING_DESKTOP))
+    return _wait_page(request, token.order_id, _phone_status(store.ASKING_DESKTOP))
 
 
-def _scan_token(auth_code: str) -> tokens.ScanToken:
+def _order_id(auth_code: str) -> str:
+    """The order a waiting phone asks about: its id (what the wait page
+    uses: no token in the page), or a whole scan token."""
+    if tokens.is_order_id(auth_code):
+        return auth_code
     token = tokens.parse_scan_token(auth_code)
     if token is None:
         raise Http404("no such code")
-    return token
+    return token.order_id
 
 
 def _claimer(request: HttpRequest) -> str:
@@ -66,10 +75,10 @@ def _claimer(request: HttpRequest) -> str:
     return claimer
 
 
-def _claimed(token: tokens.ScanToken, claimer: str) -> tuple[str, float] | None:
+def _claimed(order_id: str, claimer: str) -> tuple[str, float] | None:
     """(state, seconds left) of the order this session claimed; 404 if not its."""
     try:
-        return store.claimer_status(token.order_id, claimer)
+        return store.claimer_status(order_id, claimer)
     except LookupError:
         raise Http404("no such code") from None
 
@@ -81,12 +90,9 @@ def _phone_status(state: str | None) -> dict[str, str]:
     return outcome(state_name, hint, flow=HANDOFF_PHONE)
 
 
-def _wait_page(request: HttpRequest, token: tokens.ScanToken, status: dict) -> HttpResponse:
-    if token.elapsed is None:
-        auth_code = tokens.scan_token(token.order_id)
-    else:
-        auth_code = tokens.frame_token(token.order_id, token.elapsed)
-    context = {**status, "auth_code": auth_code}
+def _wait_page(request: HttpRequest, order_id: str, status: dict) -> HttpResponse:
+    # The order id, not the token: the claim in this session is what counts.
+    context = {**status, "auth_code": order_id}
     return render(request, "qrauth/handoff_wait.html", context)
 
 
@@ -96,8 +102,7 @@ def _wait_page(request: HttpRequest, token: tokens.ScanToken, status: dict) -> H
 @protected_json
 def handoff_wait(request: HttpRequest, auth_code: str) -> HttpResponse:
     """The waiting phone's status poll; 404 for any session but the claimer's."""
-    token = _scan_token(auth_code)
-    found = _claimed(token, _claimer(request))
+    found = _claimed(_order_id(auth_code), _claimer(request))
     state, expires_in = found if found else (None, 0)
     return JsonResponse({**_phone_status(state), "expires_in": expires_in, "frame": None})
 
@@ -109,12 +114,12 @@ def handoff_wait(request: HttpRequest, auth_code: str) -> HttpResponse:
 @protected
 def handoff_finish(request: HttpRequest, auth_code: str) -> HttpResponse:
     """The waiting phone signs in, once its desktop allowed it; else the status."""
-    token = _scan_token(auth_code)
+    order_id = _order_id(auth_code)
     claimer = _claimer(request)
-    order = store.finish_order(token.order_id, claimer)
+    order = store.finish_order(order_id, claimer)
     if order is None:
-        found = _claimed(token, claimer)
-        return _wait_page(request, token, _phone_status(found[0] if found else None))
+        found = _claimed(order_id, claimer)
+        return _wait_page(request, order_id, _phone_status(found[0] if found else None))
     user = authenticate_order(request, order)
     if user is None:  # the backend logged and signalled why
         return redirect("invalid_auth_code")
@@ -137,7 +142,8 @@ def handoff_decide(request: HttpRequest, auth_code: str) -> HttpResponse:
     allow = _DECISIONS.get(request.POST.get("action", ""))
     if allow is None:
         return HttpResponseBadRequest("action must be allow or deny")
-    decided = store.desktop_decides(*bound, allow)
+    user = (request.user.pk, tokens.auth_digest(request.user))
+    decided = store.desktop_decides(*bound, allow, user)
     ref = tokens.order_ref(auth_code)
     if decided:
         kwargs = {"sender": FLOW, "request": request, "user": request.user, "order_ref": ref}

@@ -3,18 +3,22 @@ signed in as the same user.
 
 Only the POST of the confirmation form uses a code up. Link previewers and
 QR apps that prefetch the scan URL send GET or HEAD, which at most record
-that the code was scanned.
+that the code was scanned. A GET of the scan URL keeps the scan in a
+cookie and moves on to ``qrauth_continue``, the same question without the
+token in the address bar, the history or the page.
 """
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
@@ -43,7 +47,7 @@ from .common import (
 from .confirm import ask_desktop
 from .step_up import redirect_to_step_up
 
-__all__ = ["invalid_code", "qr_code_login", "qr_code_page", "qr_code_picture"]
+__all__ = ["handoff_continue", "invalid_code", "qr_code_login", "qr_code_page", "qr_code_picture"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +60,28 @@ FLOW = HANDOFF
 _FOREIGN_NAVIGATION = ("cross-site", "same-site")
 
 
+def _from_elsewhere(request: HttpRequest) -> bool:
+    """Whether another site led here: Sec-Fetch-Site, or for a browser that
+    sends none (older Safari), the origin of Origin or Referer. Neither
+    (a typed address, a bookmark) counts as this site."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in _FOREIGN_NAVIGATION
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source:
+        return False
+    parts = urlsplit(source)
+    here = f"{request.scheme}://{request.get_host()}"
+    return f"{parts.scheme}://{parts.netloc}" != here
+
+
 @requires_flow(FLOW)
 @login_required
 @require_GET
 @protected
 def qr_code_page(request: HttpRequest) -> HttpResponse:
     """Issue an order for this user and browser; replaces its previous one."""
-    if request.headers.get("Sec-Fetch-Site") in _FOREIGN_NAVIGATION:
+    if _from_elsewhere(request):
         return render(request, "qrauth/show_code.html")
     if not user_may_use(request, request.user, FLOW):
         return render(request, "qrauth/not_allowed.html", status=403)
@@ -96,18 +115,65 @@ def qr_code_picture(request: HttpRequest, auth_code: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @protected
 def qr_code_login(request: HttpRequest, auth_code: str) -> HttpResponse:
-    """The scan URL: GET asks "sign in as ...?", only POST signs in."""
+    """The scan URL: GET notes the scan and moves on to ``qrauth_continue``,
+    which asks "sign in as ...?"; only POST signs in."""
     token = tokens.parse_scan_token(auth_code)
     if token is None:
         return invalid(request, FLOW, None)
-    if request.method != "POST":
-        return _ask(request, token, auth_code)
-    vouched = binding.cookie_vouches_for(request, auth_code)
+    if request.method == "POST":
+        return _answer(request, token, auth_code)
+    order, user = _look(request, token)
+    if order is None:
+        return user  # the answer for a code that does not work
+    response = _to_continue(request)
+    if request.method == "GET":
+        signals.scanned.send(
+            sender=FLOW, request=request, user=user, order_ref=order.ref, device=order.device
+        )
+        binding.remember_scan(request, response, token)
+    return response
+
+
+@requires_flow(FLOW)
+@login_not_required
+@csrf_protect
+@require_http_methods(["GET", "HEAD", "POST"])
+@protected
+def handoff_continue(request: HttpRequest) -> HttpResponse:
+    """The phone's question for the code it scanned last (kept in a cookie):
+    "sign in as ...?", with Continue and Cancel."""
+    remembered = binding.remembered_scan(request)
+    if remembered is None:
+        return invalid(request, FLOW, None)
+    auth_code, token = remembered
+    if request.method == "POST":
+        return _answer(request, token, auth_code)
+    order, user = _look(request, token, vouched=binding.scan_vouched(request, auth_code))
+    if order is None:
+        return user
+    context = {
+        "account": user,
+        "account_name": display_name(user),
+        "signed_in_as": _other_account(request, user),
+        "next": safe_next(request, ""),
+    }
+    return render(request, "qrauth/confirm.html", context)
+
+
+def _to_continue(request: HttpRequest) -> HttpResponse:
+    """To ``qrauth_continue``, with the scan URL's ``next`` if it is safe."""
+    next_url = safe_next(request, "")
+    query = f"?{urlencode({'next': next_url})}" if next_url else ""
+    return HttpResponseRedirect(reverse("qrauth_continue") + query)
+
+
+def _answer(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpResponse:
+    vouched = binding.scan_vouched(request, auth_code)
     if request.POST.get("action") == "decline":
         response = _decline(request, token, vouched)
     else:
         response = _confirm(request, token, vouched)
-    binding.forget_cookie_voucher(request, response)
+    binding.forget_scan(request, response)
     return response
 
 
@@ -115,39 +181,33 @@ def _device(request: HttpRequest) -> str:
     return describe_user_agent(request.headers.get("User-Agent", ""))
 
 
-def _ask(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> HttpResponse:
+def _look(request: HttpRequest, token: tokens.ScanToken, vouched: bool = False) -> tuple:
+    """(order, its user) if the token may use the order now; else (None,
+    the answer to give)."""
     if request.method == "HEAD":  # looks, records nothing
         order = store.peek_order(token.order_id)
         usable = order is not None and (token.elapsed is not None or order.minted)
     else:
-        order = store.record_scan(token, _device(request))
+        order = store.record_scan(token, _device(request), vouched)
         usable = order is not None and order.usable
     if order is None or not order.is_open or order.flow != store.HANDOFF:
-        return invalid(request, FLOW, tokens.order_ref(token.order_id))
+        return None, invalid(request, FLOW, tokens.order_ref(token.order_id))
     if not usable:
         if token.elapsed is None:  # a static code whose image was never shown
-            return invalid(request, FLOW, order.ref)
-        return stale(request)
+            return None, invalid(request, FLOW, order.ref)
+        return None, stale(request)
     user, reason = check_order_user(order, request)
     if reason is not None:
-        return invalid(request, FLOW, order.ref, user, reason)
-    if request.method == "GET":
-        signals.scanned.send(
-            sender=FLOW, request=request, user=user, order_ref=order.ref, device=order.device
-        )
-    context = {
-        "auth_code": auth_code,
-        "account": user,
-        "account_name": display_name(user),
-        "next": safe_next(request, ""),
-    }
-    response = render(request, "qrauth/confirm.html", context)
-    if request.method == "GET" and token.elapsed is not None:
-        # The frame was fresh now: this phone may confirm after the frame's
-        # tolerance, within the order's life (a person needs time to read).
-        # A static code works for the order's whole life without one.
-        binding.vouch_in_cookie(request, response, auth_code)
-    return response
+        return None, invalid(request, FLOW, order.ref, user, reason)
+    return order, user
+
+
+def _other_account(request: HttpRequest, account) -> str:
+    """The name of the account this browser is signed in as, if it is not
+    ``account``: switching must be said before it happens."""
+    if not request.user.is_authenticated or request.user.pk == account.pk:
+        return ""
+    return display_name(request.user)
 
 
 def _confirm(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> HttpResponse:

@@ -25,7 +25,7 @@ from ..messages import describe
 from ..policy import APPROVE
 from .common import protected, protected_json
 
-__all__ = ["cancel_code", "code_status", "status_payload"]
+__all__ = ["cancel_code", "code_status", "number_on_screen", "status_payload"]
 
 # Where each flow's frames send the phone.
 SCAN_VIEWS = {binding.HANDOFF: "qr_code_login", binding.APPROVE: "qrauth_approve"}
@@ -40,6 +40,15 @@ def _bound(request: HttpRequest, auth_code: str) -> tuple[str, str, str]:
     return found
 
 
+def number_on_screen(order_id: str, state: str, matching: str, viewer: str) -> str:
+    """The number the requesting screen shows, or "": only while scanned,
+    and only once a signed-in phone session looks at the code (approve,
+    number matching): the number is that session's own."""
+    if state != store.SCANNED or not matching or not viewer:
+        return ""
+    return tokens.match_number(order_id, viewer)
+
+
 def status_payload(request: HttpRequest, flow: str, order_id: str, binding_digest: str) -> dict:
     """``{state, hint, message, expires_in, device, number, frame}``, one round trip."""
     try:
@@ -51,7 +60,7 @@ def status_payload(request: HttpRequest, flow: str, order_id: str, binding_diges
         return {**gone, "expires_in": 0, "device": "", "number": None, "frame": None}
     # The number is for the eyes of whoever stands at this screen, once a
     # phone scanned: the phone must type it (approve, number matching).
-    number = status.number if status.state == store.SCANNED else ""
+    number = number_on_screen(order_id, status.state, status.number, status.viewer)
     address = status.address if status.state == store.ASKING_DESKTOP else ""
     payload: dict[str, Any] = {
         **describe(status.state, status.device, flow, number, address),

@@ -21,13 +21,21 @@ from ..conf import settings
 from ..stepup import mark_authenticated
 from .common import protected, redirect_after, safe_next
 
-__all__ = ["redirect_to_step_up", "step_up"]
+__all__ = ["redirect_to_step_up", "step_up", "step_up_url"]
+
+
+def _step_up_view() -> str:
+    return resolve_url(settings.STEP_UP_URL or "qrauth_step_up")
 
 
 def redirect_to_step_up(request: HttpRequest) -> HttpResponse:
     """To the step-up view, and back to this page after it."""
-    url = resolve_url(settings.STEP_UP_URL or "qrauth_step_up")
-    return redirect_to_login(request.get_full_path(), url, "next")
+    return redirect_to_login(request.get_full_path(), _step_up_view(), "next")
+
+
+def step_up_url(next_url: str) -> str:
+    """The step-up view's URL, back to ``next_url`` after it."""
+    return redirect_to_login(next_url, _step_up_view(), "next")["Location"]
 
 
 @login_required

@@ -15,6 +15,10 @@
   var collectForm = document.querySelector("[data-qrauth-collect]");
   var numberEl = document.querySelector("[data-qrauth-number]");
   var askForm = document.querySelector("[data-qrauth-ask]");
+  // A plain image that is a frame (approve, not animated): redrawn in place,
+  // where a page without this script reloads itself (<noscript> meta refresh).
+  var plainFrame = box.querySelector("img[data-qrauth-refresh]");
+  var pictureTimer = null;
   // With this script running, Continue is sent for the person.
   if (collectForm) collectForm.hidden = true;
 
@@ -57,8 +61,15 @@
     numberEl.hidden = !number;
   }
 
+  function refreshPicture() {
+    var url = plainFrame.getAttribute("src").split("?")[0];
+    plainFrame.setAttribute("src", url + "?t=" + Date.now());
+  }
+
   function finish(status) {
     finished = true;
+    clearInterval(pictureTimer);
+    if (plainFrame) plainFrame.hidden = true;
     if (canvas) canvas.hidden = true;
     if (cancelForm) cancelForm.hidden = true;
     if (newCode && status.state === "failed") newCode.classList.add("qrauth-primary");
@@ -131,5 +142,9 @@
     if (document.hidden) clearTimeout(timer); // no poll for a screen nobody sees
     else if (!finished) poll();
   });
+  if (plainFrame) {
+    var seconds = Number(plainFrame.getAttribute("data-qrauth-refresh")) || 1;
+    pictureTimer = setInterval(refreshPicture, seconds * 1000);
+  }
   poll();
 })();
