@@ -12,13 +12,18 @@ and a pipeline (qrauth pipelines the rate-limit counters with the issue
 script) is one.
 
 The flows run as people use them, with fresh users, sessions and client
-addresses so that every rate-limit counter starts new: hand-off (a
+addresses so that every rate-limit counter starts new; the phone reads
+the link from the picture (zxing-cpp), and a GET of a scan URL answers a
+302 to a page without the token, the scan kept in a cookie: hand-off (a
 signed-in desktop issues, fetches the picture; a phone GETs and HEADs the
-scan URL; the desktop polls; the phone confirms; the desktop shows a new
-code and cancels it) and approve (an anonymous desktop issues, fetches the
-picture; a signed-in phone GETs the approve page; the desktop polls, which
-shows the number; the phone approves; the desktop collects). Every order
-is polled once, so the minimum interval between polls
+scan URL, GETs the question it leads to; the desktop polls; the phone
+confirms there; the desktop shows a new code and cancels it) and approve
+(an anonymous desktop issues, fetches the picture; a signed-in phone GETs
+the scan URL and the approve page it leads to, which notes the phone's
+session; the desktop polls, which shows that session's number; the phone
+approves; the desktop collects, which first names the account, "Continue
+as ...?", and signs in on the second POST, with confirm=account). Every
+order is polled once, so the minimum interval between polls
 (AUTH_QR_CODE_STATUS_INTERVAL) never answers 429 and no setting is
 overridden.
 
@@ -41,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import journey
 import orders
 import redis
 import servers
@@ -219,8 +225,8 @@ def _signed_in(client: Any, user: Any, what: str) -> None:
 
 def _handoff(recorder: Recorder, serial: int) -> list[Row]:
     from django.shortcuts import resolve_url
+    from django.urls import reverse
 
-    from qrauth import tokens
     from qrauth.conf import settings
 
     user = orders.new_user(f"commands-{serial}-handoff-{uuid.uuid4().hex[:8]}")
@@ -230,16 +236,20 @@ def _handoff(recorder: Recorder, serial: int) -> list[Row]:
     flow = _Flow(recorder, HANDOFF)
     page = flow.request("QR page GET /qr/", lambda: desktop.get("/qr/"), _page(200))
     order_id = page.context["auth_code"]
-    scan = f"/qr/{tokens.scan_token(order_id)}/"  # the static code the picture shows
     picture = f"/qr/pic/{order_id}/"
-    flow.request("picture GET /qr/pic/<code>/", lambda: desktop.get(picture), Expect(200))
+    image = flow.request("picture GET /qr/pic/<code>/", lambda: desktop.get(picture), Expect(200))
+    scan = journey.decoded_link(image.content)  # the static code the picture shows
+    question = reverse("qrauth_continue")
+    to_question = Expect(302, location=question)
+    flow.request("scan URL GET /qr/<token>/", lambda: phone.get(scan), to_question)
+    flow.request("scan URL HEAD /qr/<token>/", lambda: phone.head(scan), to_question)
     confirm_page = Expect(200, template="qrauth/confirm.html")
-    flow.request("scan URL GET /qr/<token>/", lambda: phone.get(scan), confirm_page)
-    flow.request("scan URL HEAD /qr/<token>/", lambda: phone.head(scan), confirm_page)
+    flow.request("question GET /qr/continue/", lambda: phone.get(question), confirm_page)
     status = f"/qr/status/{order_id}/"
     flow.request("status poll (scanned)", lambda: desktop.get(status), Expect(200, hint="scanned"))
     signed_in = Expect(302, location=done)
-    flow.request("confirm POST /qr/<token>/", lambda: phone.post(scan, {}), signed_in)
+    answer = {"action": "continue"}
+    flow.request("confirm POST /qr/continue/", lambda: phone.post(question, answer), signed_in)
     _signed_in(phone, user, "the hand-off confirm")
     again = flow.request(
         "QR page again (replaces its order)", lambda: desktop.get("/qr/"), _page(200)
@@ -256,8 +266,7 @@ def _page(status: int) -> Expect:
 def _approve(recorder: Recorder, serial: int) -> list[Row]:
     from django.conf import settings as django_settings
     from django.shortcuts import resolve_url
-
-    from qrauth import tokens
+    from django.urls import reverse
 
     user = orders.new_user(f"commands-{serial}-approve-{uuid.uuid4().hex[:8]}")
     desktop = orders.browser(DESKTOP_UA, f"203.0.113.{serial % 250 + 1}")
@@ -269,20 +278,44 @@ def _approve(recorder: Recorder, serial: int) -> list[Row]:
     )
     order_id = page.context["auth_code"]
     picture = f"/qr/signin/pic/{order_id}/"
-    flow.request("signin picture GET", lambda: desktop.get(picture), Expect(200))
-    approve = f"/qr/approve/{tokens.scan_token(order_id)}/"
+    image = flow.request("signin picture GET", lambda: desktop.get(picture), Expect(200))
+    scan = journey.decoded_link(image.content)  # the frame the picture shows
+    approve = reverse("qrauth_approve_resume")
+    to_page = Expect(302, location=approve)
+    flow.request("approve URL GET /qr/approve/<token>/", lambda: phone.get(scan), to_page)
     approve_page = Expect(200, template="qrauth/approve.html")
-    flow.request("approve GET by a signed-in phone", lambda: phone.get(approve), approve_page)
+    flow.request(
+        "approve page GET /qr/approve/ by a signed-in phone",
+        lambda: phone.get(approve),
+        approve_page,
+    )
     status = f"/qr/status/{order_id}/"
     poll = flow.request(
-        "status poll (scanned)", lambda: desktop.get(status), Expect(200, hint="scanned")
+        "status poll (scanned, with the number)",
+        lambda: desktop.get(status),
+        Expect(200, hint="scanned"),
     )
-    answer = {"action": "approve", "number": poll.json()["number"] or ""}
+    number = poll.json()["number"]
+    if not number:
+        raise RuntimeError("approve: the status poll shows no number after the phone's page GET")
+    answer = {"action": "approve", "number": number}
     done = Expect(200, template="qrauth/approve_done.html")
-    flow.request("approve POST", lambda: phone.post(approve, answer), done)
+    decided = flow.request("approve POST /qr/approve/", lambda: phone.post(approve, answer), done)
+    if not decided.context["approved"]:
+        raise RuntimeError("approve: the phone's answer did not approve")
     collect = f"/qr/signin/collect/{order_id}/"
+    continue_as = Expect(200, template="qrauth/continue_as.html")
+    flow.request(
+        "collect POST (names the account: Continue as?)",
+        lambda: desktop.post(collect),
+        continue_as,
+    )
     signed_in = Expect(302, location=resolve_url(django_settings.LOGIN_REDIRECT_URL))
-    flow.request("collect POST (desktop signs in)", lambda: desktop.post(collect), signed_in)
+    flow.request(
+        "collect POST confirm=account (desktop signs in)",
+        lambda: desktop.post(collect, {"confirm": "account"}),
+        signed_in,
+    )
     _signed_in(desktop, user, "the approve collect")
     return flow.rows
 

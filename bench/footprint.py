@@ -1,10 +1,16 @@
 """Redis memory per open order, in its largest open state.
 
 An open order's largest state is a scanned one: its page fetched the QR
-picture (``m``), a phone's GET recorded its device (``s``, ``d``) and the
-page polled once (``l``). Both flows, and the approve flow's approved but
-not yet collected state, which is bigger still (``c``, ``u``, ``a``) and
-stays in Redis until collected or expired.
+picture (a hand-off's static code minted, ``m``; an approve order's
+picture carries the frame of the moment and writes nothing), a phone's
+GET of the scan URL recorded its device (``s``, ``d``) and answered a 302
+to the page without the token, whose GET recorded it again (an approve
+order: with the signed-in phone session that looks, ``v``, whose number
+the page then shows), and the page polled once (``l``). A hand-off order
+carries its seal (``z``) from its issue. Both flows, and the approve
+flow's approved but not yet collected state, which is bigger still
+(``c``, ``u``, ``a``, and its seal ``z``) and stays in Redis until
+collected or expired.
 
 Two ways to count:
 
@@ -12,7 +18,9 @@ Two ways to count:
   Client), then ``MEMORY USAGE <key> SAMPLES 0`` of every key that appeared
   meanwhile: the order hash, and the rate-limit counters the issue counted
   (per session, user or network, not per order: a page reloaded ten times
-  makes ten orders but no more counters).
+  makes ten orders but no more counters; and an approve order's one counter
+  for the whole site, new only if no approve order was issued in its
+  window, as in a Redis just started).
 - ``info_growth``: ``used_memory`` of ``INFO memory`` before and after
   ``fill_orders`` made many orders, per order; this also counts what
   MEMORY USAGE leaves out (the expiry table's entry, both keyspace tables'
@@ -56,7 +64,7 @@ DESKTOP_UA = orders.DESKTOP_UA
 # The approve order keeps the requesting browser's address: IPv6 is the longer.
 DESKTOP_IP = "2001:db8:85a3:{:04x}:1319:8a2e:370:7348"  # 37 characters
 PHONE_IP = "198.51.100.23"
-NUMBER = "47"  # number matching: two digits
+NUMBER_MATCHING = True  # the bench site's (qrauth's default): an approve order keeps n="1"
 SESSION_KEY_LENGTH = 32  # Django's session keys
 BATCH = 1000  # orders per pipelined round trip
 PROCESSES = os.cpu_count() or 1
@@ -79,11 +87,13 @@ FIELDS = {
     "k": "hand-off: the issuing session's key, sealed",
     "r": "approve: the requesting browser",
     "i": "approve: its IP address",
-    "n": "approve: the number to match",
-    "m": '"1": the static code was minted',
+    "n": 'approve: "1" with number matching (the number derives from `v`)',
+    "m": '"1": the static code was minted (hand-off)',
     "d": "the scanner's device",
     "l": "the issuing page's last poll, ms",
+    "v": "approve: the last signed-in phone session that looked, digest",
     "c": "approve: the claiming phone session's digest",
+    "z": "the seal: a MAC of the fields that decide a sign-in",
     "y": "hand-off, desktop confirmation: the phone's last poll, ms",
 }
 
@@ -212,44 +222,61 @@ def _handoff_usage() -> Usage:
     desktop = orders.browser(DESKTOP_UA, PHONE_IP, _user("handoff"))
     phone = orders.browser(PHONE_UA, PHONE_IP)
     tracker = _Tracker()
-    _scanned_and_polled(tracker, desktop, phone, "/qr/", "/qr/pic/{}/", "/qr/{}/")
+    pages = ("/qr/", "/qr/pic/{}/", "qrauth/confirm.html")
+    _scanned_and_polled(tracker, desktop, phone, *pages)
     return tracker.usage("handoff", "scanned")
 
 
 def _approve_usages() -> dict[str, Usage]:
-    from qrauth import tokens
+    from qrauth import store
 
     desktop = orders.browser(DESKTOP_UA, _desktop_ip())
     phone = orders.browser(PHONE_UA, PHONE_IP, _user("approve"))
     tracker = _Tracker()
-    pages = ("/qr/signin/", "/qr/signin/pic/{}/", "/qr/approve/{}/")
-    order_id, number = _scanned_and_polled(tracker, desktop, phone, *pages)
-    approve_url = pages[2].format(tokens.scan_token(order_id))
+    pages = ("/qr/signin/", "/qr/signin/pic/{}/", "qrauth/approve.html")
+    order_id, number, page = _scanned_and_polled(tracker, desktop, phone, *pages)
+    if NUMBER_MATCHING and not number:
+        raise RuntimeError("the status poll shows no number after a signed-in phone looked")
     scanned = tracker.usage("approve", "scanned")
+    # The approve page's form posts to its own URL (action="").
     answer = {"action": "approve", "number": number}
-    _expect(phone.post(approve_url, answer), 200, "the approve POST")
+    _expect(phone.post(page, answer), 200, "the approve POST")
+    found = store.peek_order(order_id)
+    if found is None or found.state != store.APPROVED:
+        raise RuntimeError(f"the approve POST left the order {found and found.state_name}")
     tracker.step("approved")
     return {"approve": scanned, "approve, approved": tracker.usage("approve", "approved")}
 
 
 def _scanned_and_polled(
-    tracker: _Tracker, desktop: Any, phone: Any, page: str, picture: str, scan: str
-) -> tuple[str, str]:
-    """Issue an order on ``page``, show its ``picture``, ``scan`` it, poll it;
-    note the order's size after each. (order id, the number to match)."""
-    from qrauth import store, tokens
+    tracker: _Tracker, desktop: Any, phone: Any, page: str, picture: str, template: str
+) -> tuple[str, str, str]:
+    """Issue an order on ``page``, show its ``picture``; the phone reads the
+    picture and opens its link (a 302, the scan kept in a cookie), follows
+    to the page without the token (which must render ``template``); the
+    desktop polls. Notes the order's size after each. (order id, the
+    number to match, the path of the phone's page)."""
+    import journey
+
+    from qrauth import store
 
     response = _expect(desktop.get(page), 200, page)
     order_id = response.context["auth_code"]
     tracker.order_key = store.order_key(order_id)
     tracker.step("issued")
-    _expect(desktop.get(picture.format(order_id)), 200, "the QR picture")
-    tracker.step("minted")
-    _expect(phone.get(scan.format(tokens.scan_token(order_id))), 200, "the scan URL")
+    image = _expect(desktop.get(picture.format(order_id)), 200, "the QR picture")
+    tracker.step("picture")
+    link = journey.decoded_link(image.content)
+    scanned = _expect(phone.get(link), 302, "the scan URL")
     tracker.step("scanned")
+    followed = scanned["Location"]
+    shown = _expect(phone.get(followed), 200, "the page after the scan")
+    if template not in [t.name for t in shown.templates]:
+        raise RuntimeError(f"the page after the scan did not render {template}")
+    tracker.step("page")
     number = _polled(desktop, order_id, "scanned").get("number") or ""
     tracker.step("polled")
-    return order_id, number
+    return order_id, number, followed
 
 
 def _polled(desktop: Any, order_id: str, hint: str) -> dict[str, Any]:
@@ -317,8 +344,11 @@ def fill_orders(
     processes: int = PROCESSES,
 ) -> list[Handle]:
     """Make ``count`` open orders of ``flow`` ("handoff" or "approve") in their
-    largest open state: issued, static code minted, scanned with a phone's
-    device recorded, polled once by its page. With ``counters``, each
+    largest open state: issued (a hand-off with its seal), its picture
+    shown (a hand-off's static code minted; an approve order's frame of
+    the moment, which the scan uses), scanned with a phone's device
+    recorded (an approve order: by a signed-in phone session, ``v``),
+    polled once by its page. With ``counters``, each
     issue also counts two rate limits of its own (a new session, and a new
     user or network), as a first order from a new browser does.
 
@@ -356,7 +386,7 @@ def fill_orders_via_store(
     count: int, flow: str = "handoff", *, counters: bool = False
 ) -> list[Handle]:
     """``fill_orders`` through qrauth.store's public functions, one order at
-    a time (issue_order or issue_approve_order, mint_static_code,
+    a time (issue_order or issue_approve_order, picture_created,
     record_scan, order_status): the reference fill_orders is checked
     against, and several times slower."""
     return [_store_order(n, flow, counters) for n in range(count)]
@@ -380,6 +410,7 @@ class _NewOrder:
     user_id: str  # "" for an approve order
     fields: dict[str, Any]  # as issue_order / issue_approve_order store them
     limits: list[Any]
+    viewer: str = ""  # approve: the signed-in phone session that scans, digest
 
 
 def _new_order(n: int, flow: str, counters: bool) -> _NewOrder:
@@ -388,22 +419,26 @@ def _new_order(n: int, flow: str, counters: bool) -> _NewOrder:
 
     order_id, digest = tokens.new_secret(), tokens.binding_digest(tokens.new_secret())
     session_key = secrets.token_hex(SESSION_KEY_LENGTH // 2)  # as long as Django's
+    viewer = ""
     if flow == "handoff":
         user_id = str(100_000 + n)
         auth = tokens.keyed_hash("auth", user_id)  # as long as auth_digest(user)
         issuer = binding.seal_session_key(order_id, session_key)
+        seal = tokens.order_seal(order_id, store.HANDOFF, user_id, auth, "issued")
         fields = {"f": store.HANDOFF, "s": store.PENDING, "u": user_id, "a": auth, "b": digest}
-        fields |= {"t": store.now(), "k": issuer}
+        fields |= {"t": store.now(), "k": issuer, "z": seal}
         names, whos = ("orders_per_session", "orders_per_user"), (session_key, user_id)
     else:
         user_id = ""
         fields = {"f": store.APPROVE, "s": store.PENDING, "b": digest, "t": store.now()}
-        fields |= {"r": _requester(), "i": _desktop_ip(), "n": NUMBER}
+        fields |= {"r": _requester(), "i": _desktop_ip(), "n": "1" if NUMBER_MATCHING else ""}
         network = f"2001:db8:{n >> 16:x}:{n & 0xFFFF:x}::/64"  # a network of its own
         names, whos = ("orders_per_session", "approve_orders_per_ip"), (session_key, network)
+        # As binding.claimer_digest makes it: a keyed hash of the session's secret.
+        viewer = tokens.keyed_hash("claimer", tokens.new_secret())
     limits = _limits(names, whos) if counters else []
     keys = (store.order_key(order_id), *(store.limit_key(limit) for limit in limits))
-    return _NewOrder(Handle(order_id, digest, flow, keys), user_id, fields, limits)
+    return _NewOrder(Handle(order_id, digest, flow, keys), user_id, fields, limits, viewer)
 
 
 def _limits(names: tuple[str, str], whos: tuple[str, str]) -> list[Any]:
@@ -432,7 +467,8 @@ def _phone() -> str:
 
 
 def _fill_batch(client: Any, orders: list[_NewOrder]) -> None:
-    """Issue, mint, scan and poll ``orders``: one pipelined round trip each step."""
+    """Issue, show the picture of, scan and poll ``orders``: one pipelined
+    round trip each step."""
     from qrauth import scripts, store
     from qrauth.conf import settings
 
@@ -440,13 +476,19 @@ def _fill_batch(client: Any, orders: list[_NewOrder]) -> None:
     issued = store._pipelined(client, [call for order in orders for call in _issue_calls(order)])
     if any(result != 1 for result in issued[len(orders[0].limits) :: len(orders[0].limits) + 1]):
         raise RuntimeError("fill_orders: an order was not issued")
-    minted = store._pipelined(client, [_call(scripts.MINT, o, o.user_id) for o in orders])
-    if minted != [1] * len(orders):
-        raise RuntimeError("fill_orders: an order's static code could not be minted")
+    # store.picture_created: the order's created time, or nil for no such open order.
+    pictured = store._pipelined(client, [_call(scripts.PICTURE, o, o.user_id) for o in orders])
+    if any(created is None for created in pictured):
+        raise RuntimeError("fill_orders: an order's picture was refused")
     # record_scan's arguments: device, elapsed ("" for a static code), now,
-    # tolerance, vouched, flow.
-    scan = [_phone(), "", store.now(), settings.FRAME_TOLERANCE, 0]
-    scans = [(scripts.SCAN, o.handle.keys[0], [*scan, o.fields["f"]]) for o in orders]
+    # tolerance, vouched, flow, viewer. A hand-off's picture shows its
+    # static code; an approve order's the frame of the moment.
+    device, now = _phone(), store.now()
+    scans = []
+    for order, created in zip(orders, pictured, strict=True):
+        elapsed = "" if order.fields["f"] == store.HANDOFF else max(now - int(_text(created)), 0)
+        scan = [device, elapsed, now, settings.FRAME_TOLERANCE, 0, order.fields["f"]]
+        scans.append((scripts.SCAN, order.handle.keys[0], [*scan, order.viewer]))
     scanned = store._pipelined(client, scans)
     if any(_text(r[1]) != store.SCANNED or _text(r[-1]) != "1" for r in scanned):
         raise RuntimeError("fill_orders: an order did not record its scan")
@@ -486,11 +528,17 @@ def _store_order(n: int, flow: str, counters: bool) -> Handle:
     if flow == "handoff":
         store.issue_order(order_id, order.user_id, fields["a"], digest, fields["k"], issue)
     else:
-        store.issue_approve_order(order_id, digest, fields["r"], fields["i"], fields["n"], issue)
-    if not store.mint_static_code(order_id, digest, order.user_id):
-        raise RuntimeError("fill_orders_via_store: an order could not be minted")
-    token = tokens.parse_scan_token(tokens.scan_token(order_id))
-    scanned = store.record_scan(token, _phone(), flow=fields["f"])
+        matching = fields["n"] == "1"
+        store.issue_approve_order(order_id, digest, fields["r"], fields["i"], matching, issue)
+    created = store.picture_created(order_id, digest, order.user_id)
+    if created is None:
+        raise RuntimeError("fill_orders_via_store: an order's picture was refused")
+    if flow == "handoff":
+        token = tokens.parse_scan_token(tokens.scan_token(order_id))
+    else:  # the frame the picture shows
+        elapsed = max(store.now() - created, 0)
+        token = tokens.parse_scan_token(tokens.frame_token(order_id, elapsed))
+    scanned = store.record_scan(token, _phone(), flow=fields["f"], viewer=order.viewer)
     if scanned is None or not scanned.usable or scanned.state != store.SCANNED:
         raise RuntimeError("fill_orders_via_store: an order did not record its scan")
     status = store.order_status(order_id, digest)

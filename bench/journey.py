@@ -6,6 +6,13 @@ decodes the image and opens the link (scan), taps Continue (confirm), and
 is signed in: a 302 to "/" with a new session cookie. The phone reads the
 image with zxing-cpp, as a phone's camera app would, in both journeys.
 
+qrauth's scan link answers a 302 that keeps the scan in a signed cookie
+(``qrauth_scan``) and sends the phone on to the question without the token
+in its URL (``/qr/continue/``); the phone's browser follows it (follow),
+and Continue posts there. So qrauth's journey is five requests, one more
+than django-sesame's, whose link shows the question itself: each
+journey's steps are its flow's ``steps``.
+
 Load: several client processes run journeys back to back for a while,
 each from its own slice of signed-in desktops (qrauth's rate limits stay
 at their defaults, so one desktop must not issue ten codes a minute).
@@ -26,13 +33,14 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from http.cookies import SimpleCookie
+from http.cookies import Morsel, SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
 import zxingcpp
 from PIL import Image
 
-STEPS = ("issue", "image", "scan", "confirm")
+# Every step of either journey, in order; "follow" is qrauth's only.
+STEPS = ("issue", "image", "scan", "follow", "confirm")
 HTTP_TIMEOUT = 10  # seconds
 FAILURES_KEPT = 3
 
@@ -45,17 +53,25 @@ class JourneyFailed(Exception):
 class Flow:
     """Where a journey goes: the page that shows the code, and the start of
     the path of its QR image in that page; or, for qrauth's animated code,
-    the page's status poll, whose answer carries the frame the page draws."""
+    the page's status poll, whose answer carries the frame the page draws.
+    ``redirects``: the scanned link answers a 302 to the question (qrauth),
+    rather than asking itself (django-sesame)."""
 
     name: str
     page: str
     picture: str
     animated: bool = False
+    redirects: bool = True
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The requests of this flow's journey, of STEPS."""
+        return STEPS if self.redirects else tuple(s for s in STEPS if s != "follow")
 
 
 QRAUTH = Flow("qrauth, plain image", "/qr/", "/qr/pic/")  # a browser without JavaScript
 QRAUTH_ANIMATED = Flow("qrauth, animated", "/qr/", "", animated=True)  # the default page
-SESAME = Flow("sesame", "/sesame/", "/sesame/pic/")
+SESAME = Flow("sesame", "/sesame/", "/sesame/pic/", redirects=False)
 FLOWS = (QRAUTH_ANIMATED, QRAUTH, SESAME)
 
 
@@ -64,10 +80,13 @@ FLOWS = (QRAUTH_ANIMATED, QRAUTH, SESAME)
 
 @dataclass
 class Browser:
-    """One device: its cookies, sent with each request and updated by each answer."""
+    """One device: its cookies, sent with each request and updated by each
+    answer, as a browser does: a cookie goes only to paths under its own
+    (qrauth's scan cookie is for /qr/), and one deleted (Max-Age=0) is gone."""
 
     base: tuple[str, int]
     cookies: dict[str, str] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)  # name: the Path it was set for
 
     def get(self, path: str) -> Answer:
         return self._send("GET", path, None)
@@ -75,8 +94,12 @@ class Browser:
     def post(self, path: str, fields: dict[str, str]) -> Answer:
         return self._send("POST", path, urlencode(fields))
 
+    def _cookie_header(self, path: str) -> str:
+        sent = (k for k in self.cookies if _path_matches(path, self.paths.get(k, "/")))
+        return "; ".join(f"{name}={self.cookies[name]}" for name in sent)
+
     def _send(self, method: str, path: str, body: str | None) -> Answer:
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        headers = {"Cookie": self._cookie_header(path)}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         started = time.perf_counter()
@@ -89,9 +112,26 @@ class Browser:
             connection.close()
         answer.seconds = time.perf_counter() - started
         for header in response.headers.get_all("Set-Cookie") or ():
-            cookie = SimpleCookie(header)
-            self.cookies.update((name, morsel.value) for name, morsel in cookie.items())
+            for name, morsel in SimpleCookie(header).items():
+                self._keep(name, morsel)
         return answer
+
+    def _keep(self, name: str, morsel: Morsel) -> None:
+        if morsel["max-age"] == "0":  # Django's delete_cookie
+            self.cookies.pop(name, None)
+            self.paths.pop(name, None)
+            return
+        self.cookies[name] = morsel.coded_value
+        self.paths[name] = morsel["path"] or "/"
+
+
+def _path_matches(path: str, cookie_path: str) -> bool:
+    """RFC 6265's path-match: ``path`` is ``cookie_path`` or below it."""
+    path = urlsplit(path).path
+    if path == cookie_path or cookie_path == "/":
+        return True
+    prefix = cookie_path if cookie_path.endswith("/") else cookie_path + "/"
+    return path.startswith(prefix)
 
 
 @dataclass
@@ -157,7 +197,8 @@ def _path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def _decoded_link(png: bytes) -> str:
+def decoded_link(png: bytes) -> str:
+    """The path of the link in a QR image (PNG bytes), as a phone's camera reads it."""
     # QR codes only, as a phone's camera looks for: a 1-D format can find a
     # false "barcode" in any busy black-and-white pattern.
     image = Image.open(io.BytesIO(png))
@@ -170,17 +211,38 @@ def _decoded_link(png: bytes) -> str:
 # -- one journey -----------------------------------------------------------------
 
 
-def journey(flow: Flow, desktop: Browser) -> tuple[Browser, tuple[float, ...]]:
+def journey(flow: Flow, desktop: Browser) -> tuple[Browser, dict[str, float]]:
     """Sign a new phone in by way of ``desktop``'s code; (the phone, the
-    seconds each of STEPS took). Raises JourneyFailed when a step fails."""
+    seconds each of the flow's steps took). Raises JourneyFailed when a step fails."""
     page = desktop.get(flow.page).expect(200, f"{flow.page} (issue)")
     image, link = _code(flow, desktop, page.body)
     phone = Browser(desktop.base)
-    scanned = phone.get(link).expect(200, "the scanned link")
-    confirmed = phone.post(link, _form_fields(scanned.body)).expect(302, "Continue")
+    answers = [page, image]
+    if flow.redirects:
+        scanned = phone.get(link).expect(302, "the scanned link")
+        question_path = _followed(scanned, link)
+        question = phone.get(question_path).expect(200, "the question after the scan")
+        answers += [scanned, question]
+    else:
+        question_path = link
+        question = phone.get(link).expect(200, "the scanned link")
+        answers.append(question)
+    # The question's form posts to its own URL (action="").
+    confirmed = phone.post(question_path, _form_fields(question.body)).expect(302, "Continue")
     if confirmed.location != "/" or "sessionid" not in phone.cookies:
         raise JourneyFailed(f"Continue did not sign in (to {confirmed.location!r})")
-    return phone, tuple(answer.seconds for answer in (page, image, scanned, confirmed))
+    answers.append(confirmed)
+    return phone, dict(zip(flow.steps, (answer.seconds for answer in answers), strict=True))
+
+
+def _followed(scanned: Answer, link: str) -> str:
+    """Where the scanned link sends the phone: a path without the token,
+    with the scan kept in a cookie."""
+    token = link.rstrip("/").rsplit("/", 1)[-1]
+    location = _path(scanned.location)
+    if not location or token in location:
+        raise JourneyFailed("the scanned link did not redirect to a page without the token")
+    return location
 
 
 def _code(flow: Flow, desktop: Browser, page: bytes) -> tuple[Answer, str]:
@@ -196,7 +258,7 @@ def _code(flow: Flow, desktop: Browser, page: bytes) -> tuple[Answer, str]:
             raise JourneyFailed("the status poll carries no frame")
         return status, _path(frame)
     image = desktop.get(_attribute(page, "src", flow.picture, flow.page))
-    return image.expect(200, "the QR image"), _decoded_link(image.body)
+    return image.expect(200, "the QR image"), decoded_link(image.body)
 
 
 def check_journeys(base_url: str, desktop_cookie: str) -> None:
@@ -277,7 +339,7 @@ def run_load(
 def step_costs(base_url: str, cookies: list[str], count: int) -> dict[str, dict[str, float]]:
     """Median ms of each step, one journey at a time, the flows alternating:
     {flow name: {step: ms}}."""
-    seconds: dict[str, list[tuple[float, ...]]] = {flow.name: [] for flow in FLOWS}
+    seconds: dict[str, list[dict[str, float]]] = {flow.name: [] for flow in FLOWS}
     for index in range(count):
         desktop = browser_for(base_url, cookies[index % len(cookies)])
         for flow in FLOWS if index % 2 == 0 else FLOWS[::-1]:
@@ -285,9 +347,6 @@ def step_costs(base_url: str, cookies: list[str], count: int) -> dict[str, dict[
     return {name: _medians_ms(runs) for name, runs in seconds.items()}
 
 
-def _medians_ms(runs: list[tuple[float, ...]]) -> dict[str, float]:
-    """{step: median ms} of journeys' step times (seconds, in STEPS order)."""
-    by_step = zip(*runs, strict=True)
-    return {
-        step: statistics.median(times) * 1e3 for step, times in zip(STEPS, by_step, strict=True)
-    }
+def _medians_ms(runs: list[dict[str, float]]) -> dict[str, float]:
+    """{step: median ms} of one flow's journeys' step times ({step: seconds})."""
+    return {step: statistics.median(run[step] for run in runs) * 1e3 for step in runs[0]}

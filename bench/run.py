@@ -19,11 +19,14 @@ ratios compare between machines.
    any session-bound JSON poll. Alternating runs after a warm-up; medians.
 2. The whole hand-off (bench/journey.py): issue, image, scan, confirm,
    signed in, against the same journey built from django-sesame one-time
-   tokens and qrcode.make(). qrauth twice: the default animated code (the
-   page's status poll carries the frame it draws) and the plain image (a
-   browser without JavaScript). Journeys per second with several client
-   processes (each run prints how busy each CPU was: the server's should
-   be the busy one); the cost of each step one journey at a time.
+   tokens and qrcode.make(). qrauth's scan link answers a 302 (the scan
+   kept in a cookie) to the question without the token, which the phone
+   follows (follow): five requests to sesame's four, whose link asks
+   itself. qrauth twice: the default animated code (the page's status poll
+   carries the frame it draws) and the plain image (a browser without
+   JavaScript). Journeys per second with several client processes (each
+   run prints how busy each CPU was: the server's should be the busy one);
+   the cost of each step one journey at a time.
 3. Rendering (bench/rendering.py): a frame URL as a PNG, render_png against
    qrcode.make() + save; the page's encoder under Node. With row 1: how
    many waiting screens one box holds at one poll per second.
