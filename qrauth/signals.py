@@ -5,8 +5,10 @@ or ``"approve"``) and these keyword arguments:
 
 ``issued``     request, user (None for approve: the browser is anonymous),
                order_ref: a QR page created an order.
-``scanned``    request, user, order_ref, device: a GET of the scan URL
-               (``device`` describes the scanner, e.g. "Safari on iOS").
+``scanned``    request, user, order_ref, device: the phone's GET of the
+               page a scan URL leads to, without the token (again on a
+               reload; ``device`` describes the scanner, e.g. "Safari on
+               iOS").
                For approve it is sent once the phone is signed in, with
                the phone's ``user``.
 ``approved``   request, user, order_ref, device: a signed-in phone

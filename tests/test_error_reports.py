@@ -72,9 +72,10 @@ def assert_reported_without(admin_mail: AdminMail, token: str, failure: str) -> 
 
 
 def scan_while_sessions_fail(desktop: Client, method: str) -> str:
-    """A phone opens (GET) or confirms (POST) a live scan URL, the token also
-    in its query, form, Referer and a cookie, while no session can be loaded
-    (loading the issuing desktop's raises); return the token."""
+    """A phone opens (GET, and the page it leads to, where the issuing
+    desktop's session is loaded) or confirms (POST) a live scan URL, the
+    token also in its query, form, Referer and a cookie, while no session
+    can be loaded (loading the issuing desktop's raises); return the token."""
     token = live_static_token(desktop)
     path = reverse("qr_code_login", args=[token])
     phone = Client(raise_request_exception=False)
@@ -86,6 +87,7 @@ def scan_while_sessions_fail(desktop: Client, method: str) -> str:
         HTTP_REFERER=f"http://testserver{path}",
         REQUEST_URI=f"{path}?next={path}",
         RAW_URI=path,
+        follow=method == "get",
     )
     assert response.status_code == 500
     return token
@@ -96,7 +98,8 @@ def test_a_database_error_on_a_scan_url_mails_no_token(admin_mail, desktop, meth
     token = scan_while_sessions_fail(desktop, method)
     assert_reported_without(admin_mail, token, "no such table: django_session")
     [first, *_] = admin_mail.outbox
-    assert "Internal Server Error: /qr/<qrauth token>/" in first.subject
+    failed = "/qr/continue/" if method == "get" else "/qr/<qrauth token>/"
+    assert f"Internal Server Error: {failed}" in first.subject
     assert REDACTED in first.body  # the report still shows where
 
 

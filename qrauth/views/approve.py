@@ -155,7 +155,7 @@ def _show(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Http
             order_ref=order.ref,
             device=_device(request),
         )
-    return render(request, "qrauth/approve.html", _details(request, order, auth_code))
+    return render(request, "qrauth/approve.html", _details(request, order))
 
 
 def _sign_in_first(request: HttpRequest) -> HttpResponse:
@@ -164,11 +164,11 @@ def _sign_in_first(request: HttpRequest) -> HttpResponse:
     return redirect_to_login(reverse("qrauth_approve_resume"))
 
 
-def _details(request: HttpRequest, order: store.Order, auth_code: str) -> dict:
-    """What the phone shows before anything else: what would be signed in where."""
+def _details(request: HttpRequest, order: store.Order) -> dict:
+    """What the phone shows before anything else: what would be signed in where
+    (never the token: the page is where the scan URL led, without it)."""
     age = max(store.now() - order.created, 0)
     return {
-        "auth_code": auth_code,
         "site": request.get_host(),
         "account": request.user,
         "account_name": display_name(request.user),

@@ -122,14 +122,12 @@ def qr_code_login(request: HttpRequest, auth_code: str) -> HttpResponse:
         return invalid(request, FLOW, None)
     if request.method == "POST":
         return _answer(request, token, auth_code)
-    order, user = _look(request, token)
-    if order is None:
-        return user  # the answer for a code that does not work
+    # Redis only: who the code signs in as is for the page it leads to.
+    order, refused = _usable(request, token)
+    if refused is not None:
+        return refused
     response = _to_continue(request)
     if request.method == "GET":
-        signals.scanned.send(
-            sender=FLOW, request=request, user=user, order_ref=order.ref, device=order.device
-        )
         binding.remember_scan(request, response, token)
     return response
 
@@ -148,9 +146,16 @@ def handoff_continue(request: HttpRequest) -> HttpResponse:
     auth_code, token = remembered
     if request.method == "POST":
         return _answer(request, token, auth_code)
-    order, user = _look(request, token, vouched=binding.scan_vouched(request, auth_code))
-    if order is None:
-        return user
+    order, refused = _usable(request, token, binding.scan_vouched(request, auth_code))
+    if refused is not None:
+        return refused
+    user, reason = check_order_user(order, request)
+    if reason is not None:
+        return invalid(request, FLOW, order.ref, user, reason)
+    if request.method == "GET":
+        signals.scanned.send(
+            sender=FLOW, request=request, user=user, order_ref=order.ref, device=order.device
+        )
     context = {
         "account": user,
         "account_name": display_name(user),
@@ -181,9 +186,11 @@ def _device(request: HttpRequest) -> str:
     return describe_user_agent(request.headers.get("User-Agent", ""))
 
 
-def _look(request: HttpRequest, token: tokens.ScanToken, vouched: bool = False) -> tuple:
-    """(order, its user) if the token may use the order now; else (None,
-    the answer to give)."""
+def _usable(
+    request: HttpRequest, token: tokens.ScanToken, vouched: bool = False
+) -> tuple[store.Order | None, HttpResponse | None]:
+    """(the order, None) if the token may use it now; else (None, the answer
+    for a code that does not work)."""
     if request.method == "HEAD":  # looks, records nothing
         order = store.peek_order(token.order_id)
         usable = order is not None and (token.elapsed is not None or order.minted)
@@ -196,10 +203,7 @@ def _look(request: HttpRequest, token: tokens.ScanToken, vouched: bool = False) 
         if token.elapsed is None:  # a static code whose image was never shown
             return None, invalid(request, FLOW, order.ref)
         return None, stale(request)
-    user, reason = check_order_user(order, request)
-    if reason is not None:
-        return None, invalid(request, FLOW, order.ref, user, reason)
-    return order, user
+    return order, None
 
 
 def _other_account(request: HttpRequest, account) -> str:
