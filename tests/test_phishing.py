@@ -92,6 +92,14 @@ def collect(browser: Client, auth_code: str, **data):
     return browser.post(reverse("qrauth_collect", args=[auth_code]), data)
 
 
+def approved_by(phone: Client, computer: Client) -> str:
+    auth_code = open_signin(computer)
+    path = frame_path(computer, auth_code)
+    phone.get(path, follow=True)
+    assert "Approved" in answer(phone, status(computer, auth_code)["number"]).content.decode()
+    return auth_code
+
+
 def order_hash(auth_code: str) -> dict:
     raw = store.get_redis().hgetall(store.order_key(auth_code))
     return {key.decode(): value.decode() for key, value in raw.items()}
@@ -275,14 +283,6 @@ def test_a_session_that_qrauth_signed_in_is_no_fresh_authentication(
 
 
 # -- the desktop names the account before it becomes it ------------------------------
-
-
-def approved_by(phone: Client, computer: Client) -> str:
-    auth_code = open_signin(computer)
-    path = frame_path(computer, auth_code)
-    phone.get(path, follow=True)
-    assert "Approved" in answer(phone, status(computer, auth_code)["number"]).content.decode()
-    return auth_code
 
 
 def test_the_desktop_asks_continue_as_before_it_signs_in(attacker, bob):
