@@ -93,6 +93,7 @@ FIELDS = {
     "l": "the issuing page's last poll, ms",
     "v": "approve: the last signed-in phone session that looked, digest",
     "c": "approve: the claiming phone session's digest",
+    "e": "when the seal's step was taken (issued, approved), Unix seconds",
     "z": "the seal: a MAC of the fields that decide a sign-in",
     "y": "hand-off, desktop confirmation: the phone's last poll, ms",
 }
@@ -424,9 +425,10 @@ def _new_order(n: int, flow: str, counters: bool) -> _NewOrder:
         user_id = str(100_000 + n)
         auth = tokens.keyed_hash("auth", user_id)  # as long as auth_digest(user)
         issuer = binding.seal_session_key(order_id, session_key)
-        seal = tokens.order_seal(order_id, store.HANDOFF, user_id, auth, "issued")
-        fields = {"f": store.HANDOFF, "s": store.PENDING, "u": user_id, "a": auth, "b": digest}
-        fields |= {"t": store.now(), "k": issuer, "z": seal}
+        created = store.now()
+        seal = tokens.order_seal(order_id, store.HANDOFF, user_id, auth, "issued", created)
+        fields = {"f": store.HANDOFF, "s": store.PENDING, "u": user_id, "a": auth, "t": created}
+        fields |= {"b": digest, "k": issuer, "z": seal, "e": created}
         names, whos = ("orders_per_session", "orders_per_user"), (session_key, user_id)
     else:
         user_id = ""

@@ -18,8 +18,9 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from . import signals, tokens
+from . import signals, store, tokens
 from .binding import issuer_still_bound
+from .conf import settings
 from .policy import user_may_use
 from .store import APPROVE, HANDOFF, Order
 
@@ -66,17 +67,26 @@ def check_order_user(
     return user, None
 
 
+# Seconds a seal may be older than the order's life: clocks of several
+# servers disagree a little (see store.now).
+_SEAL_SKEW = 5
+
+
 def _sealed(order: Order) -> bool:
-    """Whether the order's seal is the MAC of its deciding fields: a
-    hand-off as issued (or as its desktop allowed the claiming phone), an
-    approve order as the claiming phone approved it."""
+    """Whether the order's seal is the MAC of its deciding fields, made
+    within the order's life: a hand-off as issued (or as its desktop
+    allowed the claiming phone), an approve order as the claiming phone
+    approved it. Single use within that life rests on Redis alone."""
     if order.flow == APPROVE:
         allows = f"approved:{order.claimer}"
     elif order.flow == HANDOFF:
         allows = f"allowed:{order.claimer}" if order.claimer else "issued"
     else:
         return False
-    expected = tokens.order_seal(order.id, order.flow, order.user_id, order.auth_digest, allows)
+    if store.now() - order.sealed_at > settings.EXPIRATION_TIME + _SEAL_SKEW:
+        return False  # revived after its life, or never sealed
+    fields = (order.id, order.flow, order.user_id, order.auth_digest, allows, order.sealed_at)
+    expected = tokens.order_seal(*fields)
     return hmac.compare_digest(expected.encode(), order.seal.encode())
 
 

@@ -165,7 +165,8 @@ def remember_scan(request: HttpRequest, response: HttpResponse, token: tokens.Sc
         salt=_SCAN_SALT,
         max_age=qrauth_settings.EXPIRATION_TIME,
         path=_qrauth_path(),
-        secure=request.is_secure(),
+        # As good as the token: never over plain HTTP where sessions are not.
+        secure=request.is_secure() or settings.SESSION_COOKIE_SECURE,
         httponly=True,
         samesite="Lax",
     )

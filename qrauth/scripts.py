@@ -21,6 +21,7 @@ An order is a hash with one-letter fields (an open order stays well under
     v  approve: the digest of the last signed-in phone session that
        scanned; the number to match is derived from it (tokens.match_number)
     z  the seal: a MAC of the fields that decide a sign-in (tokens.order_seal)
+    e  when the step the seal allows was taken (issued, approved), seconds
     l  the issuing browser's last status poll, ms
     y  hand-off: the waiting phone's last status poll, ms
 
@@ -65,7 +66,7 @@ local f, s, m, t = unpack(redis.call('HMGET', KEYS[1], 'f', 's', 'm', 't'))
 local ok = usable(f, s, m, t)
 """
 
-FIELDS = ("f", "s", "u", "a", "t", "d", "m", "k", "r", "i", "n", "c", "v", "z")
+FIELDS = ("f", "s", "u", "a", "t", "d", "m", "k", "r", "i", "n", "c", "v", "z", "e")
 
 READ = f"""
 local order = redis.call('HMGET', KEYS[1], {", ".join(repr(name) for name in FIELDS)})
@@ -172,8 +173,8 @@ return 1
 
 # Approve: the first signed-in phone to answer claims the order, for good.
 # Its answer is final: approved, denied, or denied for a wrong number.
-# ARGV 7..12: claimer digest, decision ('a' or 'n'), whether the number
-# typed is this claimer's ('1'/'0'), user, auth digest, seal.
+# ARGV 7..13: claimer digest, decision ('a' or 'n'), whether the number
+# typed is this claimer's ('1'/'0'), user, auth digest, seal, when.
 DECIDE = (
     USABLE
     + """
@@ -186,7 +187,9 @@ if state == 'a' then
   if n and n ~= '' and ARGV[9] ~= '1' then state = 'w' end
 end
 redis.call('HSET', KEYS[1], 's', state, 'c', ARGV[7], 'd', ARGV[1])
-if state == 'a' then redis.call('HSET', KEYS[1], 'u', ARGV[10], 'a', ARGV[11], 'z', ARGV[12]) end
+if state == 'a' then
+  redis.call('HSET', KEYS[1], 'u', ARGV[10], 'a', ARGV[11], 'z', ARGV[12], 'e', ARGV[13])
+end
 return {'decided', state}
 """
 )

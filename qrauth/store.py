@@ -136,6 +136,7 @@ class Order:
     claimer: str = field(default="", repr=False)
     viewer: str = field(default="", repr=False)  # approve: the last signed-in scanner
     seal: str = field(default="", repr=False)
+    sealed_at: int = 0  # when the step the seal allows was taken
     usable: bool = False  # by the token it was read with, at that moment
 
     @property
@@ -404,6 +405,7 @@ def _order(order_id: str, values: Any) -> Order | None:
         claimer=fields["c"],
         viewer=fields["v"],
         seal=fields["z"],
+        sealed_at=int(fields["e"] or 0),
         usable=fields.get("ok") == "1",
     )
 
@@ -457,9 +459,10 @@ def issue_order(
 
     ``issuer`` is the issuing browser's session key, sealed (see binding.py).
     """
-    fields = {"f": HANDOFF, "s": PENDING, "u": str(user_id), "a": auth_digest}
-    seal = tokens.order_seal(order_id, HANDOFF, str(user_id), auth_digest, "issued")
-    _issue(order_id, {**fields, "b": binding_digest, "t": now(), "k": issuer, "z": seal}, issue)
+    created = now()
+    fields = {"f": HANDOFF, "s": PENDING, "u": str(user_id), "a": auth_digest, "t": created}
+    seal = tokens.order_seal(order_id, HANDOFF, str(user_id), auth_digest, "issued", created)
+    _issue(order_id, {**fields, "b": binding_digest, "k": issuer, "z": seal, "e": created}, issue)
 
 
 def issue_approve_order(
@@ -541,9 +544,13 @@ def desktop_decides(order_id: str, binding_digest: str, allow: bool, user: tuple
     order = peek_order(order_id)
     if order is None or order.state != ASKING_DESKTOP:
         return False
+    user_id, auth = str(user[0]), user[1]
+    issued = tokens.order_seal(order_id, HANDOFF, user_id, auth, "issued", order.sealed_at)
+    if allow and not hmac.compare_digest(issued.encode(), order.seal.encode()):
+        return False  # not this desktop's order as it was issued: edited in Redis
     state = ALLOWED if allow else DENIED
     allows = f"allowed:{order.claimer}"
-    seal = tokens.order_seal(order_id, HANDOFF, str(user[0]), user[1], allows)
+    seal = tokens.order_seal(order_id, HANDOFF, user_id, auth, allows, order.sealed_at)
     args = [binding_digest, state, order.claimer, seal]
     return bool(_run(scripts.DESKTOP_DECIDE, order_id, *args))
 
@@ -615,9 +622,10 @@ def decide_order(
     decision = APPROVED if approve else DENIED
     expected = tokens.match_number(token.order_id, claimer)
     matches = hmac.compare_digest(number.encode(), expected.encode())
-    user_id, auth = str(user[0]), user[1]
-    seal = tokens.order_seal(token.order_id, APPROVE, user_id, auth, f"approved:{claimer}")
-    args += [claimer, decision, int(matches), user_id, auth, seal]
+    user_id, auth, decided = str(user[0]), user[1], now()
+    allows = f"approved:{claimer}"
+    seal = tokens.order_seal(token.order_id, APPROVE, user_id, auth, allows, decided)
+    args += [claimer, decision, int(matches), user_id, auth, seal, decided]
     outcome, state = (_text(v) for v in _run(scripts.DECIDE, token.order_id, *args))
     return Decision(outcome, state)
 

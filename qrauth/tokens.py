@@ -87,15 +87,21 @@ def match_number(order_id: str, claimer: str) -> str:
     return str(10 + int.from_bytes(mac[:8], "big") % 90)
 
 
-def order_seal(order_id: str, flow: str, user_id: str, auth: str, allows: str) -> str:
+def order_seal(
+    order_id: str, flow: str, user_id: str, auth: str, allows: str, sealed_at: int
+) -> str:
     """A MAC of the fields that decide a sign-in: the order, its flow, the
-    user and their auth digest, and the step that allows it (``allows``:
-    "issued", or "allowed:"/"approved:" and the claiming session's digest).
+    user and their auth digest, the step that allows it (``allows``:
+    "issued", or "allowed:"/"approved:" and the claiming session's digest),
+    and when that step was taken (wall-clock seconds).
 
     Kept on the order and checked before any sign-in, so an order edited or
-    stitched together in a shared Redis signs nobody in.
+    stitched together in a shared Redis signs nobody in, and one revived
+    after its life (a used order set back to pending) signs nobody in
+    either.
     """
-    return keyed_hash("seal", "\x1f".join((order_id, flow, str(user_id), auth, allows)))
+    fields = (order_id, flow, str(user_id), auth, allows, str(sealed_at))
+    return keyed_hash("seal", "\x1f".join(fields))
 
 
 def static_code(order_id: str) -> str:

@@ -485,3 +485,83 @@ def test_a_claim_before_login_gets_a_new_session_key(alice, settings):
 def test_a_link_from_elsewhere_asks_before_it_shows_a_code(alice, headers, asks_first):
     page = browser_of(alice).get(reverse("qr_code_page"), **headers)
     assert ("qrauth/show_code.html" in [t.name for t in page.templates]) is asks_first
+
+
+# -- found in review -----------------------------------------------------------------------
+
+
+def test_a_used_hand_off_order_revived_after_its_life_signs_nobody_in(alice, clock):
+    """With write access to Redis and an old token (an access log, a photo):
+    set a used order back to pending after its life, and scan it."""
+    desktop = browser_of(alice)
+    auth_code = open_qr_page(desktop)
+    desktop.get(reverse("auth_qr_code", args=[auth_code]))  # the static code works
+    path = reverse("qr_code_login", args=[tokens.scan_token(auth_code)])
+    phone = phone_of()
+    phone.get(path, follow=True)
+    phone.post(CONTINUE_PAGE)
+    assert signed_in_as(phone) == "alice"
+    clock.now += 300 + 60  # AUTH_QR_CODE_EXPIRATION_TIME, and more
+    store.get_redis().hset(store.order_key(auth_code), mapping={"s": "p", "t": clock.now})
+    thief = phone_of()
+    thief.get(path, follow=True)
+    thief.post(CONTINUE_PAGE)
+    assert signed_in_as(thief) is None
+
+
+def test_a_refusal_keeps_a_session_whose_key_changed(db):
+    """Django rotates the session key when a SECRET_KEY_FALLBACKS key
+    authenticated the user (and deletes the old session): a request then
+    refused (429) must still save the new key, or the user is signed out."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from qrauth.views.common import protected
+
+    request = RequestFactory().get("/")
+    SessionMiddleware(lambda r: HttpResponse()).process_request(request)
+    request.session["kept"] = 1
+    request.session.save()
+    old_key, request.session.modified = request.session.session_key, False
+
+    @protected
+    def view(request):
+        request.session.cycle_key()
+        request.session["not kept"] = 2
+        raise store.OverLimit(5)
+
+    assert view(request).status_code == 429
+    assert request.session.modified and request.session.session_key != old_key
+    assert dict(request.session.items()) == {"kept": 1}
+
+
+def test_the_scan_cookie_is_secure_where_sessions_are(alice, settings):
+    """TLS ended at a proxy that does not say so: the request looks like
+    plain HTTP, but a site with secure session cookies keeps this one
+    secure too (it is as good as the token)."""
+    settings.SESSION_COOKIE_SECURE = True
+    desktop = browser_of(alice)
+    auth_code = open_qr_page(desktop)
+    path = urlsplit(status(desktop, auth_code)["frame"]).path
+    assert phone_of().get(path).cookies["qrauth_scan"]["secure"]
+
+
+def test_an_old_login_steps_up_before_the_desktop_allows(alice, clock, settings):
+    settings.AUTH_QR_CODE_DESKTOP_CONFIRMATION = True
+    settings.AUTH_QR_CODE_STEP_UP_AGE = 60
+    desktop = Client()
+    assert desktop.login(username="alice", password="alice-password")
+    auth_code = open_qr_page(desktop)
+    path = urlsplit(status(desktop, auth_code)["frame"]).path
+    phone = phone_of()
+    phone.get(path, follow=True)
+    phone.post(CONTINUE_PAGE)
+    clock.now += 250
+    decide = reverse("qrauth_handoff_decide", args=[auth_code])
+    refused = desktop.post(decide, {"action": "allow"})
+    assert refused.status_code == 403
+    assert reverse("qrauth_step_up") in refused.content.decode()
+    phone.post(reverse("qrauth_handoff_finish", args=[auth_code]))
+    assert signed_in_as(phone) is None
+    assert desktop.post(decide, {"action": "deny"}).status_code == 200  # a Deny needs none

@@ -84,20 +84,27 @@ def _already_logged(response: HttpResponse, retry_after: float) -> HttpResponse:
     return response
 
 
-def _session_data(request: HttpRequest) -> dict[str, Any] | None:
+_Snapshot = tuple[dict[str, Any], Any]  # a session's data, and its key
+
+
+def _session_data(request: HttpRequest) -> _Snapshot | None:
     session = getattr(request, "session", None)
-    return None if session is None else dict(session.items())
+    return None if session is None else (dict(session.items()), session.session_key)
 
 
-def _restore_session(request: HttpRequest, data: dict[str, Any] | None) -> None:
+def _restore_session(request: HttpRequest, snapshot: _Snapshot | None) -> None:
     """Undo what a refused request did to its session, so that nothing is
     saved: a flood of refused requests must not fill the session store
-    (one new session each), nor a refusal move a browser's code on."""
-    if data is None or not request.session.modified:
+    (one new session each), nor a refusal move a browser's code on. A key
+    that changed meanwhile (Django rotates it when a SECRET_KEY_FALLBACKS
+    key authenticated the user, deleting the old session) is saved all the
+    same, with the data as it was, or the browser would be signed out."""
+    if snapshot is None or not request.session.modified:
         return
+    data, key = snapshot
     request.session.clear()
     request.session.update(data)
-    request.session.modified = False
+    request.session.modified = request.session.session_key != key
 
 
 def protected(

@@ -14,6 +14,8 @@ import logging
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,7 +25,9 @@ from ..conf import settings
 from ..devices import client_ip, describe_user_agent
 from ..messages import HANDOFF_PHONE, outcome
 from ..policy import HANDOFF, requires_flow
+from ..stepup import needs_step_up
 from .common import authenticate_order, invalid, protected, protected_json, sign_in
+from .step_up import step_up_url
 
 __all__ = ["ask_desktop", "handoff_decide", "handoff_finish", "handoff_wait"]
 
@@ -142,6 +146,8 @@ def handoff_decide(request: HttpRequest, auth_code: str) -> HttpResponse:
     allow = _DECISIONS.get(request.POST.get("action", ""))
     if allow is None:
         return HttpResponseBadRequest("action must be allow or deny")
+    if allow and needs_step_up(request):  # lending the account needs a fresh authentication
+        return _step_up_first(request)
     user = (request.user.pk, tokens.auth_digest(request.user))
     decided = store.desktop_decides(*bound, allow, user)
     ref = tokens.order_ref(auth_code)
@@ -156,3 +162,10 @@ def handoff_decide(request: HttpRequest, auth_code: str) -> HttpResponse:
     if not decided:
         status = outcome("failed", "expired")
     return render(request, "qrauth/handoff_decided.html", status)
+
+
+def _step_up_first(request: HttpRequest) -> HttpResponse:
+    """An Allow from a desktop whose last authentication is too old: refused."""
+    message = _("Confirm your password first, then show a new code.")
+    context = {"message": message, "step_up_url": step_up_url(reverse("qr_code_page"))}
+    return render(request, "qrauth/handoff_decided.html", context, status=403)
