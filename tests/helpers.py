@@ -1,11 +1,14 @@
-"""Small helpers the tests share: reading the QR a page shows."""
+"""Small helpers the tests share: reading the QR a page shows, and the
+approve flow's sign-in page, status and collect as a browser uses them."""
 
 from __future__ import annotations
 
 import io
+import json
 from urllib.parse import urlsplit
 
 import zxingcpp
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
@@ -80,3 +83,30 @@ def forget_rate_limits() -> None:
     client = store.get_redis()
     for key in client.scan_iter(match=f"{settings.KEY_PREFIX}:limit:*"):
         client.delete(key)
+
+
+def open_signin(browser: Client, **params) -> str:
+    """The approve sign-in page's auth_code, as ``browser`` (not signed in) opens it."""
+    response = browser.get(reverse("qrauth_signin"), params)
+    assert response.status_code == 200
+    return response.context["auth_code"]
+
+
+def status(browser: Client, auth_code: str) -> dict:
+    """The status JSON of ``browser``'s order ``auth_code``."""
+    response = browser.get(reverse("qrauth_status", args=[auth_code]))
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def collect(browser: Client, auth_code: str, **data):
+    """The approve page's Continue (``confirm="account"``: the second click)."""
+    return browser.post(reverse("qrauth_collect", args=[auth_code]), data)
+
+
+def signed_in_as(client: Client) -> str | None:
+    """The username ``client``'s session is signed in as, or None."""
+    user_id = client.session.get(SESSION_KEY)
+    if user_id is None:
+        return None
+    return get_user_model().objects.get(pk=user_id).get_username()

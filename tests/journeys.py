@@ -7,14 +7,13 @@ Scan URLs are fetched as a phone's browser does: a GET that may redirect
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit
 
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
-from .helpers import scan
+from .helpers import open_signin, scan, status
 
 __all__ = ["approve", "hand_off", "open_signin", "status"]
 
@@ -25,19 +24,6 @@ def hand_off(desktop: Client, phone: Client) -> HttpResponse:
     path = scan(desktop)
     assert phone.get(path, follow=True).status_code == 200
     return phone.post(path)
-
-
-def open_signin(computer: Client) -> str:
-    """The sign-in page's auth_code, as ``computer`` (not signed in) opens it."""
-    response = computer.get(reverse("qrauth_signin"))
-    assert response.status_code == 200
-    return response.context["auth_code"]
-
-
-def status(browser: Client, auth_code: str) -> dict:
-    response = browser.get(reverse("qrauth_status", args=[auth_code]))
-    assert response.status_code == 200
-    return json.loads(response.content)
 
 
 def approve(computer: Client, phone: Client) -> HttpResponse:

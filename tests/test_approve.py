@@ -3,13 +3,12 @@ the desktop signs in as the phone's user, exactly once."""
 
 from __future__ import annotations
 
-import json
 import logging
 from urllib.parse import urlsplit
 
 import django
 import pytest
-from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.test import Client
 from django.urls import reverse
@@ -17,7 +16,15 @@ from django.urls import reverse
 from qrauth import store, tokens
 from qrauth.qr import render_png
 
-from .helpers import browser_of, decode_png, everything_in_redis
+from .helpers import (
+    browser_of,
+    collect,
+    decode_png,
+    everything_in_redis,
+    open_signin,
+    signed_in_as,
+    status,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
@@ -57,18 +64,6 @@ def bobs_phone(bob):
     return phone_of(bob)
 
 
-def open_signin(browser: Client, **params) -> str:
-    response = browser.get(SIGNIN, params)
-    assert response.status_code == 200
-    return response.context["auth_code"]
-
-
-def status(browser: Client, auth_code: str) -> dict:
-    response = browser.get(reverse("qrauth_status", args=[auth_code]))
-    assert response.status_code == 200
-    return json.loads(response.content)
-
-
 def scanned_path(browser: Client, auth_code: str) -> str:
     """What a phone's camera reads off the screen: the frame, drawn and decoded."""
     frame = status(browser, auth_code)["frame"]
@@ -86,17 +81,6 @@ def number_on_screen(browser: Client, auth_code: str) -> str:
     number = status(browser, auth_code)["number"]
     assert number and len(number) == 2 and number.isdigit()
     return number
-
-
-def signed_in_as(client: Client) -> str | None:
-    user_id = client.session.get(SESSION_KEY)
-    if user_id is None:
-        return None
-    return get_user_model().objects.get(pk=user_id).get_username()
-
-
-def collect(browser: Client, auth_code: str, **data):
-    return browser.post(reverse("qrauth_collect", args=[auth_code]), data)
 
 
 def approved_by(phone: Client, computer: Client) -> str:

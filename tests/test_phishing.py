@@ -10,18 +10,25 @@ no token behind, and links from other sites."""
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
 from qrauth import store, tokens
 from qrauth.qr import render_png
 
-from .helpers import browser_of, decode_png, open_qr_page
+from .helpers import (
+    browser_of,
+    collect,
+    decode_png,
+    open_qr_page,
+    open_signin,
+    signed_in_as,
+    status,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
@@ -53,18 +60,6 @@ def attacker():
     return Client(REMOTE_ADDR="198.51.100.66")
 
 
-def open_signin(browser: Client) -> str:
-    response = browser.get(SIGNIN)
-    assert response.status_code == 200
-    return response.context["auth_code"]
-
-
-def status(browser: Client, auth_code: str) -> dict:
-    response = browser.get(reverse("qrauth_status", args=[auth_code]))
-    assert response.status_code == 200
-    return json.loads(response.content)
-
-
 def plain_image_path(browser: Client, auth_code: str) -> str:
     """What the no-JS image of an approve order says, decoded."""
     response = browser.get(reverse("qrauth_signin_picture", args=[auth_code]))
@@ -79,17 +74,6 @@ def frame_path(browser: Client, auth_code: str) -> str:
 
 def answer(phone: Client, number: str, action: str = "approve"):
     return phone.post(APPROVE_PAGE, {"action": action, "number": number})
-
-
-def signed_in_as(client: Client) -> str | None:
-    user_id = client.session.get(SESSION_KEY)
-    if user_id is None:
-        return None
-    return get_user_model().objects.get(pk=user_id).get_username()
-
-
-def collect(browser: Client, auth_code: str, **data):
-    return browser.post(reverse("qrauth_collect", args=[auth_code]), data)
 
 
 def approved_by(phone: Client, computer: Client) -> str:

@@ -9,12 +9,12 @@ on loading another browser's session, nor on a session key staying put.
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import SESSION_KEY, authenticate, get_user_model, login
+from django.contrib.auth import authenticate, login
 from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import include, path, reverse
 
-from .helpers import browser_of, scan
+from .helpers import browser_of, scan, signed_in_as
 from .journeys import approve, hand_off, open_signin
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
@@ -44,13 +44,6 @@ def password_login(request):
 
 
 urlpatterns = [path("login/", password_login), path("", include("tests.urls"))]
-
-
-def signed_in_as(client: Client) -> str | None:
-    user_id = client.session.get(SESSION_KEY)
-    if user_id is None:
-        return None
-    return get_user_model().objects.get(pk=user_id).get_username()
 
 
 @pytest.fixture
