@@ -18,14 +18,14 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from . import signals, store, tokens
+from . import clock, signals, tokens
 from .binding import issuer_still_bound
 from .conf import settings
+from .model import Flow, Order
 from .policy import user_may_use
-from .store import APPROVE, HANDOFF, Order
 
-# The flow letter an order keeps -> the flow's name (signals, policy).
-FLOW_NAMES = {HANDOFF: "handoff", APPROVE: "approve"}
+# An order's flow -> the flow's name (signals, policy).
+FLOW_NAMES = {flow: flow.value for flow in Flow}
 
 __all__ = ["FLOW_NAMES", "QRAuthBackend", "check_order_user"]
 
@@ -59,16 +59,16 @@ def check_order_user(
         return user, "inactive"
     if not hmac.compare_digest(tokens.auth_digest(user).encode(), order.auth_digest.encode()):
         return user, "password_changed"
-    flow = FLOW_NAMES.get(order.flow, order.flow)
+    flow = FLOW_NAMES[order.flow]
     if not user_may_use(request, user, flow):
         return user, "not_allowed"
-    if order.flow == HANDOFF and not issuer_still_bound(order):
+    if order.flow == Flow.HANDOFF and not issuer_still_bound(order):
         return user, "signed_out"
     return user, None
 
 
 # Seconds a seal may be older than the order's life: clocks of several
-# servers disagree a little (see store.now).
+# servers disagree a little (see clock.now).
 _SEAL_SKEW = 5
 
 
@@ -77,15 +77,22 @@ def _sealed(order: Order) -> bool:
     within the order's life: a hand-off as issued (or as its desktop
     allowed the claiming phone), an approve order as the claiming phone
     approved it. Single use within that life rests on Redis alone."""
-    if order.flow == APPROVE:
+    if order.flow == Flow.APPROVE:
         allows = f"approved:{order.claimer}"
-    elif order.flow == HANDOFF:
+    elif order.flow == Flow.HANDOFF:
         allows = f"allowed:{order.claimer}" if order.claimer else "issued"
     else:
         return False
-    if store.now() - order.sealed_at > settings.EXPIRATION_TIME + _SEAL_SKEW:
+    if clock.now() - order.sealed_at > settings.EXPIRATION_TIME + _SEAL_SKEW:
         return False  # revived after its life, or never sealed
-    fields = (order.id, order.flow, order.user_id, order.auth_digest, allows, order.sealed_at)
+    fields = (
+        order.id,
+        order.flow.letter,
+        order.user_id,
+        order.auth_digest,
+        allows,
+        order.sealed_at,
+    )
     expected = tokens.order_seal(*fields)
     return hmac.compare_digest(expected.encode(), order.seal.encode())
 
@@ -102,7 +109,7 @@ class QRAuthBackend(ModelBackend):
         if reason is None:
             return user
         logger.info("qrauth: order %s refused: %s", qrauth_order.ref, reason)
-        flow = FLOW_NAMES.get(qrauth_order.flow, qrauth_order.flow)
+        flow = FLOW_NAMES.get(qrauth_order.flow, "")
         signals.rejected.send(
             sender=flow, request=request, user=user, order_ref=qrauth_order.ref, reason=reason
         )

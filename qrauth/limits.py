@@ -23,6 +23,7 @@ from django.http import HttpRequest
 from . import binding, store
 from .conf import settings
 from .devices import client_ip
+from .model import Limit, Rate
 from .policy import APPROVE
 
 __all__ = ["network_of", "order_limits", "scan_failed"]
@@ -44,23 +45,23 @@ def network_of(address: str) -> str:
     return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
-def _limit(name: str, who: str, shown: str = "") -> list[store.Limit]:
-    rate = getattr(settings, name)
-    if rate is None or not who:  # off, or nobody to hold to it
+def _limit(rate: Rate, who: str, shown: str = "") -> list[Limit]:
+    setting = getattr(settings, rate.setting)
+    if setting is None or not who:  # off, or nobody to hold to it
         return []
-    count, window = rate
-    return [store.Limit(name.lower(), who, count, window, shown)]
+    count, window = setting
+    return [Limit(rate.value, who, count, window, shown)]
 
 
-def _per_network(name: str, request: HttpRequest) -> list[store.Limit]:
+def _per_network(rate: Rate, request: HttpRequest) -> list[Limit]:
     network = network_of(client_ip(request))
-    return _limit(name, network, network)
+    return _limit(rate, network, network)
 
 
-def _per_session(request: HttpRequest) -> list[store.Limit]:
+def _per_session(request: HttpRequest) -> list[Limit]:
     if settings.ORDERS_PER_SESSION is None:
         return []  # and no id written to the session for it
-    return _limit("ORDERS_PER_SESSION", binding.session_id(request))
+    return _limit(Rate.ORDERS_PER_SESSION, binding.session_id(request))
 
 
 # One counter for the whole site: what bounds the memory that open approve
@@ -68,20 +69,20 @@ def _per_session(request: HttpRequest) -> list[store.Limit]:
 _SITE = "site"
 
 
-def order_limits(request: HttpRequest, flow: str) -> list[store.Limit]:
+def order_limits(request: HttpRequest, flow: str) -> list[Limit]:
     """The limits a new order of ``flow`` counts against: its browser
     session's, and its user's (hand-off) or its network's and the site's
     (approve: a session costs an anonymous client nothing)."""
     limits = _per_session(request)
     if flow == APPROVE:
-        site = _limit("APPROVE_ORDERS_PER_SITE", _SITE)
-        return limits + _per_network("APPROVE_ORDERS_PER_IP", request) + site
+        site = _limit(Rate.APPROVE_ORDERS_PER_SITE, _SITE)
+        return limits + _per_network(Rate.APPROVE_ORDERS_PER_IP, request) + site
     user_id = str(request.user.pk)
-    return limits + _limit("ORDERS_PER_USER", user_id, f"user {user_id}")
+    return limits + _limit(Rate.ORDERS_PER_USER, user_id, f"user {user_id}")
 
 
 def scan_failed(request: HttpRequest) -> None:
     """Count a scan URL request whose code did not work (unknown, forged,
     stale, used); raise store.OverLimit once its network had too many."""
-    for limit in _per_network("SCAN_FAILURES_PER_IP", request):
+    for limit in _per_network(Rate.SCAN_FAILURES_PER_IP, request):
         store.hit(limit)

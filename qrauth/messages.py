@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from . import store
 from .devices import device_label
+from .model import State
 
 __all__ = ["MESSAGES", "describe", "outcome"]
 
@@ -20,16 +20,16 @@ HANDOFF_PHONE = "handoff_phone"
 
 # Stored state (None: the order is gone) -> (state, hint).
 _OUTCOMES = {
-    store.PENDING: ("pending", "not_scanned"),
-    store.SCANNED: ("pending", "scanned"),
-    store.APPROVED: ("complete", "approved"),
-    store.CONSUMED: ("complete", "signed_in"),
-    store.CANCELLED: ("failed", "cancelled"),
-    store.DENIED: ("failed", "denied"),
-    store.WRONG_NUMBER: ("failed", "wrong_number"),
-    store.REFUSED: ("failed", "refused"),
-    store.ASKING_DESKTOP: ("pending", "confirm"),
-    store.ALLOWED: ("pending", "allowed"),
+    State.PENDING: ("pending", "not_scanned"),
+    State.SCANNED: ("pending", "scanned"),
+    State.APPROVED: ("complete", "approved"),
+    State.CONSUMED: ("complete", "signed_in"),
+    State.CANCELLED: ("failed", "cancelled"),
+    State.DENIED: ("failed", "denied"),
+    State.WRONG_NUMBER: ("failed", "wrong_number"),
+    State.REFUSED: ("failed", "refused"),
+    State.ASKING_DESKTOP: ("pending", "confirm"),
+    State.ALLOWED: ("pending", "allowed"),
     None: ("failed", "expired"),
 }
 

@@ -20,10 +20,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 from .conf import settings
+from .model import Flow
 
 __all__ = ["APPROVE", "HANDOFF", "flow_enabled", "requires_flow", "user_may_use"]
 
-HANDOFF, APPROVE = "handoff", "approve"
+# Plain strings, as signals and policies get them: Django matches a signal's
+# sender by identity, and "handoff" written anywhere is this very string.
+HANDOFF, APPROVE = Flow.HANDOFF.value, Flow.APPROVE.value
 _ENABLED = {HANDOFF: "HANDOFF_ENABLED", APPROVE: "APPROVE_ENABLED"}
 
 

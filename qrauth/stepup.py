@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from . import store
+from . import clock
 from .conf import settings
 
 __all__ = ["mark_authenticated", "needs_step_up"]
@@ -31,7 +31,7 @@ _SESSION_KEY = "qrauth_authenticated_at"
 
 def mark_authenticated(request: HttpRequest) -> None:
     """The user has just proven who they are in this browser."""
-    request.session[_SESSION_KEY] = store.now()
+    request.session[_SESSION_KEY] = clock.now()
 
 
 def needs_step_up(request: HttpRequest) -> bool:
@@ -42,7 +42,7 @@ def needs_step_up(request: HttpRequest) -> bool:
     authenticated_at = request.session.get(_SESSION_KEY)
     if not isinstance(authenticated_at, int):
         return True  # signed in before qrauth counted, or by other means
-    return store.now() - authenticated_at > age
+    return clock.now() - authenticated_at > age
 
 
 _QRAUTH_BACKEND = "qrauth.backends.QRAuthBackend"

@@ -22,13 +22,13 @@ def browser_of(user) -> Client:
 
 
 def hand_clock(monkeypatch, name: str, start: float):
-    """Replace the store's clock function ``name``; move it with ``.now += s``."""
-    from qrauth import store
+    """Replace the clock function ``name`` (qrauth.clock); move it with ``.now += s``."""
+    from qrauth import clock
 
     class Clock:
         now = start
 
-    monkeypatch.setattr(store, name, lambda: Clock.now)
+    monkeypatch.setattr(clock, name, lambda: Clock.now)
     return Clock
 
 

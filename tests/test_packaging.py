@@ -49,7 +49,14 @@ def test_wheel_holds_every_template_and_static_file(wheel_names):
 
 
 def test_wheel_holds_the_code_and_type_marker(wheel_names):
-    assert {"qrauth/store.py", "qrauth/views/handoff.py", "qrauth/py.typed"} <= set(wheel_names)
+    code = {"qrauth/store/__init__.py", "qrauth/views/handoff.py", "qrauth/py.typed"}
+    assert code <= set(wheel_names)
+
+
+def test_wheel_holds_every_lua_script(wheel_names):
+    scripts = shipped("qrauth/store/lua")
+    assert {"qrauth/store/lua/decide.lua", "qrauth/store/lua/lib/usable.lua"} <= scripts
+    assert scripts <= set(wheel_names)
 
 
 def test_wheel_leaves_out_tests_and_demo(wheel_names):

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def clock(monkeypatch):
     """The circuit breaker's monotonic clock, moved by hand."""
-    return hand_clock(monkeypatch, "_clock", 1000.0)
+    return hand_clock(monkeypatch, "monotonic", 1000.0)
 
 
 def unknown_scan_path() -> str:
@@ -29,7 +29,7 @@ def unknown_scan_path() -> str:
 
 
 def qrauth_warnings(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "qrauth.store"]
+    return [r.getMessage() for r in caplog.records if r.name == "qrauth.store.availability"]
 
 
 def test_redis_down_gives_a_503_page_logged_once(own_server, desktop, phone, clock, caplog):
@@ -58,7 +58,7 @@ def test_the_rest_of_the_site_and_logout_keep_working(own_server, desktop):
 
 
 def test_recovers_without_a_restart(own_server, desktop, clock, caplog):
-    caplog.set_level(logging.WARNING, logger="qrauth.store")
+    caplog.set_level(logging.WARNING, logger="qrauth.store.availability")
     own_server.stop()
     assert desktop.get(reverse("qr_code_page")).status_code == 503
     own_server.start()
@@ -133,7 +133,7 @@ def test_an_unreachable_cluster_is_an_outage(settings, desktop):
 
 
 def test_a_call_that_began_before_a_failure_does_not_end_the_outage(clock, caplog):
-    caplog.set_level(logging.WARNING, logger="qrauth.store")
+    caplog.set_level(logging.WARNING, logger="qrauth.store.availability")
     breaker = store._breaker
 
     def succeeds_while_another_request_fails():

@@ -21,7 +21,6 @@ GET and HEAD change nothing but the "scanned" mark (HEAD not even that).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 from django.contrib.auth.views import redirect_to_login
@@ -33,7 +32,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from .. import binding, signals, store, tokens
+from .. import binding, clock, signals, store, tokens
 from .._compat import login_not_required
 from ..devices import client_ip, describe_user_agent, device_label, same_network
 from ..policy import APPROVE, requires_flow, user_may_use
@@ -99,11 +98,7 @@ def _read(
     request: HttpRequest, token: tokens.ScanToken, vouched: bool = False, viewer: str = ""
 ) -> store.Order | None:
     if request.method == "HEAD":  # looks, records nothing
-        order = store.peek_order(token.order_id)
-        if order is None:
-            return None
-        # An approve order has no static code: only frames are ever usable.
-        return dataclasses.replace(order, usable=order.is_open and token.elapsed is not None)
+        return store.peek_order(token.order_id, token, vouched, store.APPROVE)
     return store.record_scan(token, _device(request), vouched, store.APPROVE, viewer)
 
 
@@ -167,7 +162,7 @@ def _sign_in_first(request: HttpRequest) -> HttpResponse:
 def _details(request: HttpRequest, order: store.Order) -> dict:
     """What the phone shows before anything else: what would be signed in where
     (never the token: the page is where the scan URL led, without it)."""
-    age = max(store.now() - order.created, 0)
+    age = max(clock.now() - order.created, 0)
     return {
         "site": request.get_host(),
         "account": request.user,

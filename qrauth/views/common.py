@@ -26,7 +26,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import ngettext
 
-from .. import binding, limits, signals, store, tokens
+from .. import binding, clock, limits, signals, store, tokens
 from ..conf import settings
 from ..links import scan_url
 from ..messages import outcome
@@ -294,7 +294,7 @@ def qr_picture(
     if flow == binding.HANDOFF:
         token = tokens.scan_token(auth_code)
     else:
-        token = tokens.frame_token(auth_code, max(store.now() - created, 0))
+        token = tokens.frame_token(auth_code, max(clock.now() - created, 0))
     content = scan_url(request, token, scan_view)
     render_image, content_type = _RENDERERS[image_format]
     try:

@@ -192,14 +192,12 @@ def _usable(
     """(the order, None) if the token may use it now; else (None, the answer
     for a code that does not work)."""
     if request.method == "HEAD":  # looks, records nothing
-        order = store.peek_order(token.order_id)
-        usable = order is not None and (token.elapsed is not None or order.minted)
+        order = store.peek_order(token.order_id, token, vouched)
     else:
         order = store.record_scan(token, _device(request), vouched)
-        usable = order is not None and order.usable
     if order is None or not order.is_open or order.flow != store.HANDOFF:
         return None, invalid(request, FLOW, tokens.order_ref(token.order_id))
-    if not usable:
+    if not order.usable:
         if token.elapsed is None:  # a static code whose image was never shown
             return None, invalid(request, FLOW, order.ref)
         return None, stale(request)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import binding, store, tokens
+from .. import binding, clock, store, tokens
 from .._compat import login_not_required
 from ..conf import settings
 from ..links import scan_url
@@ -70,7 +70,7 @@ def status_payload(request: HttpRequest, flow: str, order_id: str, binding_diges
         "frame": None,
     }
     if status.state in (store.PENDING, store.SCANNED) and settings.ANIMATED:
-        elapsed = max(store.now() - status.created, 0)
+        elapsed = max(clock.now() - status.created, 0)
         token = tokens.frame_token(order_id, elapsed)
         payload["frame"] = scan_url(request, token, SCAN_VIEWS[flow])
     return payload
