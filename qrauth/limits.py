@@ -20,11 +20,10 @@ import ipaddress
 
 from django.http import HttpRequest
 
-from . import binding, store
+from . import issuers, store
 from .conf import settings
 from .devices import client_ip
-from .model import Limit, Rate
-from .policy import APPROVE
+from .model import Flow, Limit, Rate
 
 __all__ = ["network_of", "order_limits", "scan_failed"]
 
@@ -61,7 +60,7 @@ def _per_network(rate: Rate, request: HttpRequest) -> list[Limit]:
 def _per_session(request: HttpRequest) -> list[Limit]:
     if settings.ORDERS_PER_SESSION is None:
         return []  # and no id written to the session for it
-    return _limit(Rate.ORDERS_PER_SESSION, binding.session_id(request))
+    return _limit(Rate.ORDERS_PER_SESSION, issuers.session_id(request))
 
 
 # One counter for the whole site: what bounds the memory that open approve
@@ -74,7 +73,7 @@ def order_limits(request: HttpRequest, flow: str) -> list[Limit]:
     session's, and its user's (hand-off) or its network's and the site's
     (approve: a session costs an anonymous client nothing)."""
     limits = _per_session(request)
-    if flow == APPROVE:
+    if Flow(flow).anonymous_issuer:
         site = _limit(Rate.APPROVE_ORDERS_PER_SITE, _SITE)
         return limits + _per_network(Rate.APPROVE_ORDERS_PER_IP, request) + site
     user_id = str(request.user.pk)

@@ -64,6 +64,17 @@ class Flow(_Coded):
     HANDOFF = "handoff", "h"
     APPROVE = "approve", "a"
 
+    @property
+    def anonymous_issuer(self) -> bool:
+        """Whether the browser that shows the code is not signed in: its
+        codes count against its network and the site, not a user."""
+        return self is Flow.APPROVE
+
+    @property
+    def setting(self) -> str:
+        """The setting that turns the flow on (``AUTH_QR_CODE_`` + this)."""
+        return f"{self.name}_ENABLED"
+
 
 class State(_Coded):
     PENDING = "pending", "p"
@@ -144,6 +155,7 @@ class Order:
     device: str
     minted: bool
     issuer: str = field(repr=False)  # hand-off: the issuing session's key, sealed
+    binding: str = field(default="", repr=False)  # the issuing browser's binding digest
     requester: str = ""  # approve: the browser that asks to be signed in
     requester_ip: str = ""
     number: str = ""  # approve: "1" with number matching (see tokens.match_number)

@@ -27,11 +27,10 @@ __all__ = ["APPROVE", "HANDOFF", "flow_enabled", "requires_flow", "user_may_use"
 # Plain strings, as signals and policies get them: Django matches a signal's
 # sender by identity, and "handoff" written anywhere is this very string.
 HANDOFF, APPROVE = Flow.HANDOFF.value, Flow.APPROVE.value
-_ENABLED = {HANDOFF: "HANDOFF_ENABLED", APPROVE: "APPROVE_ENABLED"}
 
 
 def flow_enabled(flow: str) -> bool:
-    return bool(getattr(settings, _ENABLED[flow]))
+    return bool(getattr(settings, Flow(flow).setting))
 
 
 def requires_flow(flow: str) -> Callable:

@@ -539,7 +539,7 @@ def test_redis_holds_nothing_usable(computer, bobs_phone, qr_redis):
     text = everything_in_redis(qr_redis)
     secrets = [
         auth_code,
-        computer.session["qrauth"]["approve"][1],
+        computer.session["qrauth_session"],
         bobs_phone.session["qrauth_claimer"],
         bobs_phone.session.session_key,
         computer.session.session_key,

@@ -47,7 +47,7 @@ from qrauth import store, tokens
 
 from .helpers import browser_of, decode_png, forget_rate_limits
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis"), pytest.mark.slow]
 
 # Function-scoped fixtures (the database, Redis, the users) are shared by the
 # examples of a test: every example leaves what it does not own as it found it.

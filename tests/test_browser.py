@@ -22,7 +22,11 @@ from django.contrib.auth import get_user_model
 
 from .helpers import browser_of, decode_png
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_redis")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("real_redis"),
+    pytest.mark.browser,
+]
 
 # Playwright's sync API runs an event loop in this thread; the test's own
 # database calls are still synchronous.

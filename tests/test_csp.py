@@ -12,7 +12,11 @@ from django.contrib.auth import get_user_model
 
 from . import test_browser
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_redis")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("real_redis"),
+    pytest.mark.browser,
+]
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

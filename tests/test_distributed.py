@@ -43,7 +43,7 @@ from .redis_servers import REDIS_SERVER, RedisServer
 from .test_approve import collect, open_signin, phone_of, scanned_path, signed_in_as, status
 from .test_example_project import Browser, Page
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 INVALID = reverse("invalid_auth_code")
 CONTINUE = reverse("qrauth_continue")

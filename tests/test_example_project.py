@@ -31,6 +31,8 @@ import pytest
 from .helpers import decode_png
 from .redis_servers import free_port
 
+pytestmark = [pytest.mark.slow]
+
 EXAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "example_project"
 STARTUP_DEADLINE = 30.0
 HTTP_TIMEOUT = 10.0

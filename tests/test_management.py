@@ -219,7 +219,7 @@ def test_unreachable_redis_from_the_command_line(capsys, caplog):
     with pytest.raises(SystemExit) as raised:
         execute_from_command_line(["manage.py", "qrauth_status"])
     # The breaker's "answering 503" warning is not for this command's reader.
-    assert not [r for r in caplog.records if r.name == "qrauth.store"]
+    assert not [r for r in caplog.records if r.name.startswith("qrauth.store")]
     assert raised.value.code == 2
     out, err = capsys.readouterr()
     assert out == ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qrauth import messages, store
+from qrauth import store
+from qrauth import wording as messages
 
 STORED_STATES = [
     store.PENDING,

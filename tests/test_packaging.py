@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = [pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parent.parent
 # What a checkout holds besides the source: left out of the build's copy.
 NOT_SOURCE = shutil.ignore_patterns(

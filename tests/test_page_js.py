@@ -18,12 +18,16 @@ import pytest
 from django.urls import reverse
 
 from qrauth import tokens
-from qrauth.messages import describe, outcome
+from qrauth.wording import describe, outcome
 
 from . import test_browser
 from .helpers import decode_png, hand_clock
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_redis")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("real_redis"),
+    pytest.mark.browser,
+]
 
 # Playwright's sync API runs an event loop in this thread; the test's own
 # database calls are still synchronous.

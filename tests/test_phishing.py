@@ -501,7 +501,7 @@ def test_a_refusal_keeps_a_session_whose_key_changed(db):
     from django.http import HttpResponse
     from django.test import RequestFactory
 
-    from qrauth.views.common import protected
+    from qrauth.views.decorators import qrauth_view
 
     request = RequestFactory().get("/")
     SessionMiddleware(lambda r: HttpResponse()).process_request(request)
@@ -509,7 +509,7 @@ def test_a_refusal_keeps_a_session_whose_key_changed(db):
     request.session.save()
     old_key, request.session.modified = request.session.session_key, False
 
-    @protected
+    @qrauth_view(login=None)
     def view(request):
         request.session.cycle_key()
         request.session["not kept"] = 2

@@ -23,6 +23,8 @@ from .qr_reference import (
     reference_matrix,
 )
 
+pytestmark = [pytest.mark.slow]
+
 QUIET_ZONE = 4  # modules, as the QR standard asks
 BASE64URL = string.ascii_letters + string.digits + "-_"
 HOST_CHARS = string.ascii_lowercase + string.digits

@@ -29,6 +29,8 @@ from .qr_reference import (
     reference_matrix,
 )
 
+pytestmark = [pytest.mark.slow]
+
 ENCODER = Path(__file__).resolve().parent.parent / "qrauth" / "static" / "qrauth" / "qrcode.js"
 QUIET_ZONE = 4  # modules
 PIXELS_PER_MODULE = 4

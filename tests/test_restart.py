@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from .redis_servers import RedisServer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 INVALID = reverse("invalid_auth_code")
 

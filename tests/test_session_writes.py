@@ -16,7 +16,7 @@ from qrauth.conf import settings as qrauth_settings
 
 from .journeys import open_signin
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis"), pytest.mark.slow]
 
 SIGNIN = reverse("qrauth_signin")
 

@@ -32,7 +32,7 @@ def test_redis_holds_nothing_usable_as_a_url(desktop, phone, qr_redis):
     phone.get(path)
     token = path.strip("/").split("/")[-1]
     order_id, code = token.split(".")
-    binding_secret = desktop.session["qrauth"]["handoff"][1]
+    binding_secret = desktop.session["qrauth_session"]
     dump = everything_in_redis(qr_redis)
     for secret in (order_id, code, binding_secret, desktop.session.session_key):
         assert secret not in dump

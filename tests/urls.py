@@ -1,3 +1,4 @@
+from django.contrib.auth.views import LogoutView
 from django.http import HttpResponse
 from django.urls import include, path
 
@@ -8,5 +9,6 @@ def home(request):
 
 urlpatterns = [
     path("", home, name="home"),
+    path("logout/", LogoutView.as_view(next_page="/"), name="logout"),
     path("qr/", include("qrauth.urls")),
 ]

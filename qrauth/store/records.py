@@ -9,10 +9,7 @@ from .. import tokens
 from ..model import Flow, Order, State
 from .scripts import pairs
 
-__all__ = ["DEVICE_MAX", "FIELDS", "order_from"]
-
-# The fields an Order is read from (HMGET order); "ok" comes from a script.
-FIELDS = ("f", "s", "u", "a", "t", "d", "m", "k", "r", "i", "n", "c", "v", "z", "e")
+__all__ = ["DEVICE_MAX", "order_from", "order_of_reply"]
 
 # Longest device description kept; it is shown, never parsed.
 DEVICE_MAX = 80
@@ -34,6 +31,7 @@ def order_from(order_id: str, fields: dict[str, str] | None) -> Order | None:
         device=field("d", ""),
         minted=field("m") == "1",
         issuer=field("k", ""),
+        binding=field("b", ""),
         requester=field("r", ""),
         requester_ip=field("i", ""),
         number=field("n", ""),

@@ -3,9 +3,9 @@
 from .approve import approve, approve_resume
 from .confirm import handoff_decide, handoff_finish, handoff_wait
 from .handoff import handoff_continue, invalid_code, qr_code_login, qr_code_page, qr_code_picture
+from .password import step_up
 from .signin import collect_signin, signin, signin_picture
 from .status import cancel_code, code_status
-from .step_up import step_up
 
 __all__ = [
     "approve",

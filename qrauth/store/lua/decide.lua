@@ -10,7 +10,7 @@
 --#include order
 --#include usable
 local order = load_order()
-if order and order.c then
+if order and order.f == ARG.flow and order.c then  -- another flow's claim is not this one's
   return {'outcome', order.c == ARG.claimer and 'mine' or 'taken', 'state', order.s}
 end
 if not usable(order) then

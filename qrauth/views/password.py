@@ -8,40 +8,19 @@ factor, say) names it in AUTH_QR_CODE_STEP_UP_URL instead; it gets
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render, resolve_url
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_http_methods
 
-from ..conf import settings
 from ..stepup import mark_authenticated
-from .common import protected, redirect_after, safe_next
+from .decorators import qrauth_view
+from .responses import redirect_after, safe_next
 
-__all__ = ["redirect_to_step_up", "step_up", "step_up_url"]
-
-
-def _step_up_view() -> str:
-    return resolve_url(settings.STEP_UP_URL or "qrauth_step_up")
+__all__ = ["step_up"]
 
 
-def redirect_to_step_up(request: HttpRequest) -> HttpResponse:
-    """To the step-up view, and back to this page after it."""
-    return redirect_to_login(request.get_full_path(), _step_up_view(), "next")
-
-
-def step_up_url(next_url: str) -> str:
-    """The step-up view's URL, back to ``next_url`` after it."""
-    return redirect_to_login(next_url, _step_up_view(), "next")["Location"]
-
-
-@login_required
-@csrf_protect
-@require_http_methods(["GET", "POST"])
-@protected
+@qrauth_view(("GET", "POST"), login=True)
 def step_up(request: HttpRequest) -> HttpResponse:
     """Ask for the signed-in user's password; back to ``next`` once it is right."""
     error = ""

@@ -10,11 +10,11 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from .devices import device_label
-from .model import State
+from .model import Flow, State
 
 __all__ = ["MESSAGES", "describe", "outcome"]
 
-HANDOFF, APPROVE = "handoff", "approve"
+HANDOFF, APPROVE = Flow.HANDOFF.value, Flow.APPROVE.value
 # The phone's side of a hand-off that waits for the desktop's confirmation.
 HANDOFF_PHONE = "handoff_phone"
 

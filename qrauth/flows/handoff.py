@@ -1,0 +1,138 @@
+"""Hand-off, step by step: a signed-in desktop shows a code, a phone scans
+it and is signed in as the same user.
+
+Only the POST of the confirmation form uses a code up. Link previewers and
+QR apps that prefetch the scan URL send GET or HEAD, which at most record
+that the code was scanned (HEAD not even that).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest
+
+from .. import scans, sessions, signals, store, tokens
+from ..backends import check_order_user
+from ..conf import settings
+from ..model import Flow, Order
+from ..policy import user_may_use
+from ..stepup import needs_step_up
+from . import common, confirmation
+from .common import (
+    Outcome,
+    announce_issued,
+    device,
+    invalid,
+    invalid_token,
+    sign_in,
+    stale,
+    start_order,
+)
+
+__all__ = ["at_continue", "at_scan_url", "show_code"]
+
+logger = logging.getLogger("qrauth.flows")
+
+FLOW = Flow.HANDOFF
+
+
+def show_code(request: HttpRequest) -> Outcome:
+    """Issue an order for this signed-in user and browser, replacing its
+    previous one: "shown" (``order_id``), or "not_allowed", "step_up"."""
+    if not user_may_use(request, request.user, FLOW.value):
+        return Outcome("not_allowed")
+    if needs_step_up(request):
+        return Outcome("step_up")
+    order_id, binding_digest, issue = start_order(request, FLOW)
+    issuer = sessions.seal_session_key(order_id, request.session.session_key)
+    auth = tokens.auth_digest(request.user)
+    store.issue_order(order_id, request.user.pk, auth, binding_digest, issuer, issue)
+    announce_issued(request, FLOW, order_id, request.user)
+    return Outcome("shown", {"order_id": order_id})
+
+
+def at_scan_url(request: HttpRequest, auth_code: str) -> Outcome:
+    """The scan URL: GET and HEAD look ("to_continue"; a GET keeps the scan
+    in the scan cookie); POST answers (see ``_answer``)."""
+    return common.at_scan_url(request, FLOW, auth_code, _scanned, _answer)
+
+
+def at_continue(request: HttpRequest) -> Outcome:
+    """The phone's question for the code it scanned last (the scan cookie):
+    "question" (``account``, ``signed_in_as``: the other account this
+    browser is signed in as, if any); POST answers."""
+    return common.at_last_scan(request, FLOW, _question, _answer)
+
+
+def _scanned(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Outcome:
+    # Redis only: who the code signs in as is for the page it leads to.
+    order = _look(request, token)
+    if isinstance(order, Outcome):
+        return order
+    if request.method == "GET":
+        scans.remember_scan(request, token)
+    return Outcome("to_continue")
+
+
+def _question(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Outcome:
+    order = _look(request, token, scans.scan_vouched(request, auth_code))
+    if isinstance(order, Outcome):
+        return order
+    user, reason = check_order_user(order, request)
+    if reason is not None:
+        return invalid(request, FLOW, order.ref, user, reason)
+    if request.method == "GET":
+        signals.scanned.send(
+            sender=FLOW.value, request=request, user=user, order_ref=order.ref, device=order.device
+        )
+    switching = request.user.is_authenticated and request.user.pk != user.pk
+    return Outcome(
+        "question", {"account": user, "signed_in_as": request.user if switching else None}
+    )
+
+
+def _look(request: HttpRequest, token: tokens.ScanToken, vouched: bool = False) -> Order | Outcome:
+    """The order, if the token may use it now; else the refusal."""
+    if request.method == "HEAD":  # looks, records nothing
+        order = store.peek_order(token.order_id, token, vouched, FLOW)
+    else:
+        order = store.record_scan(token, device(request), vouched)
+    if order is None or not order.is_open or order.flow != FLOW:
+        return invalid_token(request, FLOW, token)
+    if not order.usable:
+        if token.elapsed is None:  # a static code whose image was never shown
+            return invalid(request, FLOW, order.ref)
+        return stale(request)
+    return order
+
+
+def _answer(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Outcome:
+    """The phone's Continue or Cancel: "signed_in", "waiting" (the desktop
+    must allow it), "declined", "not_declined", "refused" (by the backend)
+    or "invalid". Either way the scan cookie is used up."""
+    outcome = _answered(request, token, scans.scan_vouched(request, auth_code))
+    scans.forget_scan(request)
+    return outcome
+
+
+def _answered(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> Outcome:
+    if request.POST.get("action") == "decline":
+        return _decline(request, token, vouched)
+    if settings.DESKTOP_CONFIRMATION:
+        return confirmation.ask(request, token, vouched)
+    order = store.consume_order(token, device(request), vouched)
+    if order is None:
+        return invalid_token(request, FLOW, token)
+    return sign_in(request, order, FLOW)
+
+
+def _decline(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> Outcome:
+    if not store.decline_order(token, vouched):
+        return Outcome("not_declined")
+    ref = tokens.order_ref(token.order_id)
+    logger.info("qrauth: order %s declined by its scanner", ref)
+    signals.rejected.send(
+        sender=FLOW.value, request=request, user=None, order_ref=ref, reason="declined"
+    )
+    return Outcome("declined")

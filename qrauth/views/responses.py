@@ -1,0 +1,133 @@
+"""Answers more than one view gives: a code that does not work, Redis away,
+a rate limit, where to go next, and what a page showing a code needs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
+
+from ..conf import settings
+from ..model import Flow, State
+from ..wording import describe, outcome
+
+__all__ = [
+    "code_page_context",
+    "display_name",
+    "duration",
+    "invalid",
+    "limited_json",
+    "limited_page",
+    "redirect_after",
+    "redirect_to_step_up",
+    "safe_next",
+    "stale",
+    "step_up_url",
+    "unavailable_json",
+    "unavailable_page",
+]
+
+
+def unavailable_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "qrauth/unavailable.html", status=503)
+
+
+def unavailable_json(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({**outcome("failed", "unavailable"), "frame": None}, status=503)
+
+
+def limited_page(request: HttpRequest, retry_after: int) -> HttpResponse:
+    context = {"wait": duration(retry_after)}
+    return render(request, "qrauth/rate_limited.html", context, status=429)
+
+
+def limited_json(request: HttpRequest, retry_after: int) -> HttpResponse:
+    # "slow_down": RFC 8628's word for "poll less often". The order is as it
+    # was; the page keeps its code and waits.
+    payload = {**outcome("pending", "slow_down"), "retry_after": retry_after, "frame": None}
+    return JsonResponse(payload, status=429)
+
+
+def invalid(request: HttpRequest) -> HttpResponse:
+    """The 0.1.x answer to a code that does not work: to ``invalid_auth_code``."""
+    return redirect("invalid_auth_code")
+
+
+def stale(request: HttpRequest) -> HttpResponse:
+    """An animated frame that is no longer on the screen."""
+    return render(request, "qrauth/stale_code.html")
+
+
+# Longer than any sensible page address; also under the length Django's
+# redirect responses refuse (which would turn a sign-in into a 400).
+_NEXT_MAX = 2000
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """``next`` from the form or query string if it stays on this site."""
+    # Stripped as Django's own check strips it, so that what is checked is
+    # what is returned.
+    candidate = (request.POST.get("next") or request.GET.get("next") or "").strip()
+    if len(candidate) > _NEXT_MAX:
+        return default
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+def redirect_after(request: HttpRequest, default: str) -> HttpResponse:
+    """To a safe ``next``, else to ``default`` (a URL, path or URL name)."""
+    next_url = safe_next(request, "")
+    if next_url:  # a URL, never a URL name for redirect() to reverse
+        return HttpResponseRedirect(next_url)
+    return redirect(default)
+
+
+def _step_up_view() -> str:
+    return resolve_url(settings.STEP_UP_URL or "qrauth_step_up")
+
+
+def redirect_to_step_up(request: HttpRequest) -> HttpResponse:
+    """To the step-up view, and back to this page after it."""
+    return redirect_to_login(request.get_full_path(), _step_up_view(), "next")
+
+
+def step_up_url(next_url: str) -> str:
+    """The step-up view's URL, back to ``next_url`` after it."""
+    return redirect_to_login(next_url, _step_up_view(), "next")["Location"]
+
+
+def display_name(user: Any) -> str:
+    full_name = getattr(user, "get_full_name", lambda: "")()
+    return full_name or user.get_username()
+
+
+def duration(seconds: int) -> str:
+    """ "5 minutes", "90 seconds": exact, unlike the timeuntil filter."""
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+    return ngettext("%(n)d second", "%(n)d seconds", seconds) % {"n": seconds}
+
+
+def code_page_context(order_id: str, flow: Flow | None = None) -> dict[str, Any]:
+    """What a page showing the code of ``order_id`` needs, whatever the flow
+    (and, given its ``flow``, the words for a new code)."""
+    lifetime = settings.EXPIRATION_TIME
+    words = describe(State.PENDING, flow=flow.value) if flow else {}
+    return {
+        **words,
+        "auth_code": order_id,
+        "expiration_time": lifetime,
+        "lifetime": duration(lifetime),
+        "expires_at": timezone.now() + timedelta(seconds=lifetime),
+        "animated": settings.ANIMATED,
+    }

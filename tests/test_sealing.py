@@ -1,0 +1,297 @@
+"""qrauth.sealing: AES-GCM sealing of an order's secret, and the earlier format."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.utils.crypto import get_random_string, salted_hmac
+
+from qrauth import sealing, tokens
+
+ORDER_ID = tokens.new_secret()
+REF = tokens.order_ref(ORDER_ID)
+# What Django's session backends make: 32 characters of [a-z0-9].
+SESSION_KEY = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _raw(sealed: str) -> bytes:
+    version, _, text = sealed.partition(".")
+    assert version == "1"
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _text(raw: bytes) -> str:
+    return "1." + base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+# The sealing of earlier builds, as qrauth/binding.py had it: the reference for
+# unseal_legacy, kept here since binding.py no longer has it.
+def _old_keystream(order_id: str, length: int) -> bytes:
+    blocks = (
+        salted_hmac("qrauth.seal", f"{order_id}:{i}", algorithm="sha256").digest()
+        for i in range(length // 32 + 1)
+    )
+    return b"".join(blocks)[:length]
+
+
+def _old_xor(order_id: str, data: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(data, _old_keystream(order_id, len(data)), strict=True))
+
+
+def _old_seal(order_id: str, session_key: str) -> str:
+    return base64.urlsafe_b64encode(_old_xor(order_id, session_key.encode())).decode("ascii")
+
+
+# -- the AES-GCM format ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [SESSION_KEY, "", "x", "é ✓ 🔑", "a" * 1000],
+    ids=["key", "empty", "x", "unicode", "long"],
+)
+def test_round_trip(value):
+    sealed = sealing.seal(REF, value)
+    assert sealed.startswith("1.")
+    assert sealing.unseal(REF, sealed) == value
+
+
+def test_output_is_url_safe_and_unpadded():
+    for length in range(40):
+        sealed = sealing.seal(REF, "k" * length)
+        assert set(sealed[2:]) <= set(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        )
+
+
+def test_plaintext_is_not_in_the_sealed_value():
+    sealed = sealing.seal(REF, SESSION_KEY)
+    assert SESSION_KEY.encode() not in _raw(sealed)
+    assert SESSION_KEY not in sealed
+
+
+def test_seals_of_one_value_differ():
+    seals = {sealing.seal(REF, SESSION_KEY) for _ in range(50)}
+    assert len(seals) == 50
+    nonces = {_raw(sealed)[:12] for sealed in seals}
+    assert len(nonces) == 50
+
+
+def test_sealed_length_of_a_session_key():
+    # 12 bytes of nonce + 32 of ciphertext + 16 of tag = 60 bytes, 80 base64
+    # characters, and the "1." prefix. (The earlier format: 44.)
+    sealed = sealing.seal(REF, SESSION_KEY)
+    assert len(sealed) == 82
+    assert len(_old_seal(ORDER_ID, SESSION_KEY)) == 44
+
+
+def test_every_bit_flip_is_refused():
+    raw = _raw(sealing.seal(REF, SESSION_KEY))
+    assert len(raw) == 60
+    for i in range(len(raw)):  # nonce, ciphertext and tag alike
+        for bit in range(8):
+            flipped = bytearray(raw)
+            flipped[i] ^= 1 << bit
+            assert sealing.unseal(REF, _text(bytes(flipped))) is None, (i, bit)
+
+
+def test_every_character_change_is_refused():
+    sealed = sealing.seal(REF, SESSION_KEY)
+    for i in range(len(sealed)):
+        for char in "A_.=1":
+            changed = sealed[:i] + char + sealed[i + 1 :]
+            if changed != sealed:
+                assert sealing.unseal(REF, changed) is None, (i, char)
+
+
+def test_truncation_and_extension_are_refused():
+    sealed = sealing.seal(REF, SESSION_KEY)
+    for end in range(len(sealed)):
+        assert sealing.unseal(REF, sealed[:end]) is None, end
+    raw = _raw(sealed)
+    for end in range(len(raw)):
+        assert sealing.unseal(REF, _text(raw[:end])) is None, end
+    for extra in (b"\x00", b"\x00" * 3, b"tail"):
+        assert sealing.unseal(REF, _text(raw + extra)) is None
+    assert sealing.unseal(REF, sealed + "A") is None
+    assert sealing.unseal(REF, sealed + "AAAA") is None
+    assert sealing.unseal(REF, sealed + "=") is None
+
+
+def test_a_non_canonical_encoding_is_refused():
+    # 61 bytes: the last base64 character has four spare bits.
+    sealed = sealing.seal(REF, SESSION_KEY + "x")
+    assert len(sealed[2:]) % 4 == 2
+    last = sealed[-1]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    variant = sealed[:-1] + alphabet[alphabet.index(last) | 1]
+    assert variant != sealed
+    assert base64.urlsafe_b64decode(variant[2:] + "==") == _raw(sealed)
+    assert sealing.unseal(REF, variant) is None
+    assert sealing.unseal(REF, sealed) == SESSION_KEY + "x"
+
+
+def test_wrong_order_ref_is_refused():
+    sealed = sealing.seal(REF, SESSION_KEY)
+    other = tokens.order_ref(tokens.new_secret())
+    assert sealing.unseal(other, sealed) is None
+    assert sealing.unseal("", sealed) is None
+    assert sealing.unseal(REF + "x", sealed) is None
+
+
+@pytest.mark.parametrize("version", ["", "0", "2", "01", "1 ", "v1", "1.1"])
+def test_wrong_version_is_refused(version):
+    sealed = sealing.seal(REF, SESSION_KEY)
+    changed = version + "." + sealed[2:]
+    assert sealing.unseal(REF, changed) is None
+    assert sealing.open_sealed(ORDER_ID, REF, changed) is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "1",
+        "1.",
+        "1.!!!!",
+        "1.AAAA AAAA",
+        "1.AAAA\nAAAA",
+        "1.AAAA+AAA",
+        "1.AAAA/AAA",
+        "1.AAAA==",
+        "1.A",
+        "1.é",
+        "1.\ud800",
+        "1." + "A" * 80,
+        "1.\x00",
+        "not base64 at all",
+    ],
+)
+def test_bad_input_is_refused(bad):
+    assert sealing.unseal(REF, bad) is None
+
+
+@pytest.mark.parametrize("bad", [None, b"1.AAAA", 1])
+def test_values_of_another_type_are_refused(bad):
+    assert sealing.unseal(REF, bad) is None
+    assert sealing.open_sealed(ORDER_ID, REF, bad) is None
+
+
+def test_an_order_ref_that_does_not_encode_is_refused():
+    assert sealing.unseal("\ud800", sealing.seal(REF, SESSION_KEY)) is None
+
+
+def test_authentic_bytes_that_are_not_utf8_are_refused():
+    key = salted_hmac("qrauth.sealing", "key", algorithm="sha256").digest()
+    nonce = b"\x01" * 12
+    raw = nonce + AESGCM(key).encrypt(nonce, b"\xff\xfe", REF.encode())
+    assert sealing.unseal(REF, _text(raw)) is None
+    # The same construction with UTF-8 opens: the refusal is for the bytes.
+    raw = nonce + AESGCM(key).encrypt(nonce, b"ok", REF.encode())
+    assert sealing.unseal(REF, _text(raw)) == "ok"
+
+
+def test_the_key_is_aes_256_from_secret_key_and_purpose():
+    key = salted_hmac("qrauth.sealing", "key", algorithm="sha256").digest()
+    assert len(key) == 32
+    raw = _raw(sealing.seal(REF, SESSION_KEY))
+    nonce, body = raw[:12], raw[12:]
+    assert AESGCM(key).decrypt(nonce, body, REF.encode()) == SESSION_KEY.encode()
+
+
+def test_a_new_secret_key_does_not_open_old_values(settings):
+    settings.SECRET_KEY = "the-old-secret-key"
+    sealed = sealing.seal(REF, SESSION_KEY)
+    settings.SECRET_KEY = "the-new-secret-key"
+    settings.SECRET_KEY_FALLBACKS = []
+    assert sealing.unseal(REF, sealed) is None
+    settings.SECRET_KEY_FALLBACKS = ["another-old-key"]
+    assert sealing.unseal(REF, sealed) is None
+
+
+def test_a_fallback_secret_key_opens_old_values(settings):
+    settings.SECRET_KEY = "the-old-secret-key"
+    sealed = sealing.seal(REF, SESSION_KEY)
+    settings.SECRET_KEY = "the-new-secret-key"
+    settings.SECRET_KEY_FALLBACKS = ["another-old-key", "the-old-secret-key"]
+    assert sealing.unseal(REF, sealed) == SESSION_KEY
+    assert sealing.open_sealed(ORDER_ID, REF, sealed) == SESSION_KEY
+    # New seals are made under the new key only.
+    fresh = sealing.seal(REF, SESSION_KEY)
+    settings.SECRET_KEY_FALLBACKS = []
+    assert sealing.unseal(REF, fresh) == SESSION_KEY
+    assert sealing.unseal(REF, sealed) is None
+
+
+def test_a_fallback_does_not_open_a_tampered_value(settings):
+    settings.SECRET_KEY = "the-old-secret-key"
+    raw = bytearray(_raw(sealing.seal(REF, SESSION_KEY)))
+    raw[-1] ^= 1
+    settings.SECRET_KEY = "the-new-secret-key"
+    settings.SECRET_KEY_FALLBACKS = ["the-old-secret-key"]
+    assert sealing.unseal(REF, _text(bytes(raw))) is None
+
+
+# -- the earlier format, and open_sealed ------------------------------------------
+
+
+def test_open_sealed_opens_the_versioned_format():
+    sealed = sealing.seal(REF, SESSION_KEY)
+    assert sealing.open_sealed(ORDER_ID, REF, sealed) == SESSION_KEY
+    assert sealing.open_sealed(ORDER_ID, tokens.order_ref("other"), sealed) is None
+
+
+@pytest.mark.parametrize("value", [SESSION_KEY, "x", "a" * 100, "é ✓"])
+def test_open_sealed_opens_the_format_before_0_3(value):
+    old = _old_seal(ORDER_ID, value)
+    assert "." not in old
+    assert sealing.unseal_legacy(ORDER_ID, old) == value
+    assert sealing.open_sealed(ORDER_ID, REF, old) == value
+    # Never through AES-GCM: the old format has no version.
+    assert sealing.unseal(REF, old) is None
+
+
+def test_the_format_before_0_3_is_keyed_by_order_id():
+    old = _old_seal(ORDER_ID, SESSION_KEY)
+    # The order ref plays no part in the old format...
+    assert sealing.open_sealed(ORDER_ID, "any ref", old) == SESSION_KEY
+    # ...and another order id gives something else (no integrity: not None).
+    assert sealing.open_sealed(tokens.new_secret(), REF, old) != SESSION_KEY
+
+
+def test_the_format_before_0_3_is_under_secret_key_only(settings):
+    settings.SECRET_KEY = "the-old-secret-key"
+    old = _old_seal(ORDER_ID, SESSION_KEY)
+    settings.SECRET_KEY = "the-new-secret-key"
+    settings.SECRET_KEY_FALLBACKS = ["the-old-secret-key"]
+    assert sealing.unseal_legacy(ORDER_ID, old) != SESSION_KEY
+
+
+@pytest.mark.parametrize("bad", ["", "!!!!", "AAA", "AAAAA", "é", "\ud800"])
+def test_the_format_before_0_3_refuses_what_does_not_decode(bad):
+    assert sealing.unseal_legacy(ORDER_ID, bad) is None
+    assert sealing.open_sealed(ORDER_ID, REF, bad) is None
+
+
+def test_the_format_before_0_3_refuses_what_is_not_utf8():
+    # XOR the keystream with bytes that are not UTF-8: the old code's
+    # .decode() failed on them, and unseal_legacy refuses them alike.
+    old = base64.urlsafe_b64encode(_old_xor(ORDER_ID, b"\xff\xfe\xfd")).decode("ascii")
+    assert sealing.unseal_legacy(ORDER_ID, old) is None
+    assert sealing.open_sealed(ORDER_ID, REF, old) is None
+
+
+def test_the_module_keeps_off_redis_and_the_store():
+    # In a fresh interpreter: importing it loads neither redis nor the store.
+    code = (
+        "import sys, qrauth.sealing; "
+        "print(sorted(m for m in sys.modules if m == 'redis' or m.startswith(('redis.', "
+        "'qrauth.store'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
