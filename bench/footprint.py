@@ -436,7 +436,7 @@ def _new_order(n: int, flow: str, counters: bool) -> _NewOrder:
         created = clock.now()
         seal = tokens.order_seal(order_id, handoff, user_id, auth, "issued", created)
         fields = {"f": handoff, "s": pending, "u": user_id, "a": auth, "t": created}
-        fields |= {"b": digest, "k": issuer, "z": seal, "e": created}
+        fields |= {"b": digest, "k": issuer, "z": seal}  # no "e": its "t" (records.py)
         rates, whos = (Rate.ORDERS_PER_SESSION, Rate.ORDERS_PER_USER), (session_key, user_id)
     else:
         user_id = ""

@@ -1,4 +1,4 @@
-"""Sealing a secret for one order: AES-GCM under a key derived from SECRET_KEY.
+"""Sealing a secret for one order: AES-GCM-SIV under a key derived from SECRET_KEY.
 
 A hand-off order keeps the issuing browser's session key, and Redis must
 not learn it: it is a credential. ``seal`` encrypts it and authenticates it
@@ -6,31 +6,36 @@ together with the order's ref, so a value edited in Redis, or moved to
 another order, does not open. ``unseal`` also opens what was sealed under a
 key of SECRET_KEY_FALLBACKS, as Django's own signing does.
 
-Format: ``"1." + base64url(nonce + ciphertext + tag)``, unpadded. The
-version prefix tells it apart from the earlier format (plain base64url,
-which never contains a "."), see ``unseal_legacy``.
+AES-GCM-SIV (RFC 8452), not plain AES-GCM: it stays safe when a nonce
+repeats, so the nonce can be derived from the order's ref instead of
+stored, which keeps 16 bytes off every open hand-off order. The same key
+sealed for two orders gives two unrelated values (the ref is authenticated
+data), so Redis cannot tell which orders one browser issued.
+
+Format: ``base64url(ciphertext + tag)``, unpadded, with no version mark:
+a Django session key (32 characters) seals to 52 (packed, see ``_pack``),
+and a hash field value over 64 bytes (Redis's ``hash-max-listpack-value``)
+would turn every open hand-off order into a hash table, four times the
+memory. What does not
+open this way is tried as the earlier format (``open_sealed``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
-import secrets
+import string
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 __all__ = ["open_sealed", "seal", "unseal", "unseal_legacy"]
 
-_VERSION = "1"
-_PREFIX = _VERSION + "."
 _KEY_PURPOSE = "qrauth.sealing"
-# 96-bit random nonces, the size GCM is made for. Random is safe here: a
-# key seals one value per order issued, far below the 2**32 seals at which
-# a nonce collision stops being negligible.
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -59,36 +64,74 @@ def _b64decode(text: str) -> bytes | None:
     return raw if _b64encode(raw) == text else None
 
 
+def _nonce(associated: bytes) -> bytes:
+    # Varies with the order; secrecy and uniqueness are not needed (SIV).
+    return hashlib.sha256(b"qrauth.sealing.nonce:" + associated).digest()[:_NONCE_BYTES]
+
+
+# Django's session keys are 32 characters of [a-z0-9]: as one base-36
+# number they take 21 bytes, and the sealed key 52 characters instead of
+# 64 (every byte of an open order counts: see the top of the module). The
+# first byte says which: _PACKED, or _TEXT for anything else, as UTF-8.
+_DIGITS = string.digits + string.ascii_lowercase
+_PACKED, _TEXT = 1, 0
+
+
+def _width(length: int) -> int:
+    """Bytes of the largest base-36 number of ``length`` digits."""
+    return ((36**length - 1).bit_length() + 7) // 8
+
+
+def _pack(text: str) -> bytes:
+    if 0 < len(text) < 256 and all(char in _DIGITS for char in text):
+        number = int(text, 36).to_bytes(_width(len(text)), "big")
+        return bytes([_PACKED, len(text)]) + number
+    return bytes([_TEXT]) + text.encode()
+
+
+def _unpack(data: bytes) -> str | None:
+    kind, body = data[:1], data[1:]
+    if kind == bytes([_TEXT]):
+        try:
+            return body.decode()
+        except UnicodeDecodeError:
+            return None  # authentic, yet not something seal() makes
+    if kind != bytes([_PACKED]) or not body or len(body) != 1 + _width(body[0]):
+        return None
+    number, digits = int.from_bytes(body[1:], "big"), []
+    while number:
+        number, digit = divmod(number, 36)
+        digits.append(_DIGITS[digit])
+    text = "".join(reversed(digits)).rjust(body[0], "0")
+    return text if len(text) == body[0] else None
+
+
 def seal(order_ref: str, plaintext: str) -> str:
     """``plaintext``, encrypted and authenticated for the order ``order_ref``."""
-    nonce = secrets.token_bytes(_NONCE_BYTES)
-    sealed = AESGCM(_key()).encrypt(nonce, plaintext.encode(), order_ref.encode())
-    return _PREFIX + _b64encode(nonce + sealed)
+    associated = order_ref.encode()
+    sealed = AESGCMSIV(_key()).encrypt(_nonce(associated), _pack(plaintext), associated)
+    return _b64encode(sealed)
 
 
 def unseal(order_ref: str, sealed: str) -> str | None:
     """What ``seal(order_ref, ...)`` sealed in ``sealed``, under SECRET_KEY or
     one of SECRET_KEY_FALLBACKS; None for anything else. Never raises for
     bad input: ``sealed`` comes from Redis, which anyone with access edits."""
-    if not isinstance(sealed, str) or not sealed.startswith(_PREFIX):
+    if not isinstance(sealed, str):
         return None
-    raw = _b64decode(sealed[len(_PREFIX) :])
-    if raw is None or len(raw) < _NONCE_BYTES + _TAG_BYTES:
+    raw = _b64decode(sealed)
+    if raw is None or len(raw) < _TAG_BYTES:
         return None
-    nonce, body = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
     try:
         associated = order_ref.encode()
     except UnicodeError:
         return None
     for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
         try:
-            plaintext = AESGCM(_key(secret)).decrypt(nonce, body, associated)
+            plaintext = AESGCMSIV(_key(secret)).decrypt(_nonce(associated), raw, associated)
         except InvalidTag:
             continue
-        try:
-            return plaintext.decode()
-        except UnicodeDecodeError:
-            return None  # authentic, yet not something seal() makes
+        return _unpack(plaintext)
     return None
 
 
@@ -125,12 +168,11 @@ def unseal_legacy(order_id: str, sealed: str) -> str | None:
 def open_sealed(order_id: str, order_ref: str, sealed: str) -> str | None:
     """What an order's sealed value holds, in either format; None if nothing.
 
-    A versioned value ("<version>.…") goes to ``unseal`` only, so an unknown
-    version is refused rather than XOR-decoded into garbage; anything else
-    is the earlier format.
+    The earlier format is tried only for what does not open as this one
+    (no tag can match by chance); what it yields for a value that is
+    neither is refused where it is used, as the session key of no session.
     """
     if not isinstance(sealed, str) or not sealed:
         return None
-    if "." in sealed:
-        return unseal(order_ref, sealed)
-    return unseal_legacy(order_id, sealed)
+    opened = unseal(order_ref, sealed)
+    return opened if opened is not None else unseal_legacy(order_id, sealed)

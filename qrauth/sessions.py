@@ -3,7 +3,7 @@
 Cancelling an order at logout is best effort: Redis may be down, a browser
 may switch user without logging out (login() flushes the session without
 the logout signal). So a hand-off order also carries the issuing session's
-key, sealed (AES-GCM, qrauth/sealing.py), and a scan only counts while that
+key, sealed (AES-GCM-SIV, qrauth/sealing.py), and a scan only counts while that
 session is still signed in as the order's user and still holds the secret
 the order is bound to (issuers.binds).
 

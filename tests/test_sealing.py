@@ -1,13 +1,14 @@
-"""qrauth.sealing: AES-GCM sealing of an order's secret, and the earlier format."""
+"""qrauth.sealing: AES-GCM-SIV sealing of an order's secret, and the earlier format."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import subprocess
 import sys
 
 import pytest
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 from django.utils.crypto import get_random_string, salted_hmac
 
 from qrauth import sealing, tokens
@@ -19,13 +20,16 @@ SESSION_KEY = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _raw(sealed: str) -> bytes:
-    version, _, text = sealed.partition(".")
-    assert version == "1"
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+
+
+def _nonce(ref: str) -> bytes:
+    """The nonce sealing derives from an order's ref (RFC 8452: 12 bytes)."""
+    return hashlib.sha256(b"qrauth.sealing.nonce:" + ref.encode()).digest()[:12]
 
 
 def _text(raw: bytes) -> str:
-    return "1." + base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 # The sealing of earlier builds, as qrauth/binding.py had it: the reference for
@@ -46,7 +50,7 @@ def _old_seal(order_id: str, session_key: str) -> str:
     return base64.urlsafe_b64encode(_old_xor(order_id, session_key.encode())).decode("ascii")
 
 
-# -- the AES-GCM format ------------------------------------------------------------
+# -- the AES-GCM-SIV format ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -56,14 +60,13 @@ def _old_seal(order_id: str, session_key: str) -> str:
 )
 def test_round_trip(value):
     sealed = sealing.seal(REF, value)
-    assert sealed.startswith("1.")
     assert sealing.unseal(REF, sealed) == value
 
 
 def test_output_is_url_safe_and_unpadded():
     for length in range(40):
         sealed = sealing.seal(REF, "k" * length)
-        assert set(sealed[2:]) <= set(
+        assert set(sealed) <= set(
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
         )
 
@@ -74,25 +77,31 @@ def test_plaintext_is_not_in_the_sealed_value():
     assert SESSION_KEY not in sealed
 
 
-def test_seals_of_one_value_differ():
-    seals = {sealing.seal(REF, SESSION_KEY) for _ in range(50)}
-    assert len(seals) == 50
-    nonces = {_raw(sealed)[:12] for sealed in seals}
-    assert len(nonces) == 50
+def test_one_key_sealed_for_many_orders_gives_unrelated_values():
+    """Redis cannot tell which orders one browser issued: the order's ref is
+    authenticated data, and the synthetic IV depends on it."""
+    refs = [tokens.order_ref(tokens.new_secret()) for _ in range(50)]
+    seals = [_raw(sealing.seal(ref, SESSION_KEY)) for ref in refs]
+    assert len(set(seals)) == 50
+    assert len({sealed[:8] for sealed in seals}) == 50  # no shared prefix either
+    assert sealing.seal(REF, SESSION_KEY) == sealing.seal(REF, SESSION_KEY)  # SIV: deterministic
 
 
 def test_sealed_length_of_a_session_key():
-    # 12 bytes of nonce + 32 of ciphertext + 16 of tag = 60 bytes, 80 base64
-    # characters, and the "1." prefix. (The earlier format: 44.)
+    # The key packed as base 36 (2 + 21 bytes) + 16 of tag = 39 bytes, 52
+    # base64 characters; the nonce is derived, not stored. At most 64: Redis
+    # keeps a hash whose values are all that short as a listpack
+    # (hash-max-listpack-value), a quarter of the memory of a hash table.
+    # (The earlier format: 44.)
     sealed = sealing.seal(REF, SESSION_KEY)
-    assert len(sealed) == 82
+    assert len(sealed) == 52
     assert len(_old_seal(ORDER_ID, SESSION_KEY)) == 44
 
 
 def test_every_bit_flip_is_refused():
     raw = _raw(sealing.seal(REF, SESSION_KEY))
-    assert len(raw) == 60
-    for i in range(len(raw)):  # nonce, ciphertext and tag alike
+    assert len(raw) == 39
+    for i in range(len(raw)):  # ciphertext and tag alike
         for bit in range(8):
             flipped = bytearray(raw)
             flipped[i] ^= 1 << bit
@@ -125,12 +134,12 @@ def test_truncation_and_extension_are_refused():
 def test_a_non_canonical_encoding_is_refused():
     # 61 bytes: the last base64 character has four spare bits.
     sealed = sealing.seal(REF, SESSION_KEY + "x")
-    assert len(sealed[2:]) % 4 == 2
+    assert len(sealed) % 4 == 2
     last = sealed[-1]
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     variant = sealed[:-1] + alphabet[alphabet.index(last) | 1]
     assert variant != sealed
-    assert base64.urlsafe_b64decode(variant[2:] + "==") == _raw(sealed)
+    assert base64.urlsafe_b64decode(variant + "==") == _raw(sealed)
     assert sealing.unseal(REF, variant) is None
     assert sealing.unseal(REF, sealed) == SESSION_KEY + "x"
 
@@ -143,12 +152,11 @@ def test_wrong_order_ref_is_refused():
     assert sealing.unseal(REF + "x", sealed) is None
 
 
-@pytest.mark.parametrize("version", ["", "0", "2", "01", "1 ", "v1", "1.1"])
-def test_wrong_version_is_refused(version):
+@pytest.mark.parametrize("mark", ["1.", "2.", ".", " "])
+def test_a_marked_value_is_refused(mark):
     sealed = sealing.seal(REF, SESSION_KEY)
-    changed = version + "." + sealed[2:]
-    assert sealing.unseal(REF, changed) is None
-    assert sealing.open_sealed(ORDER_ID, REF, changed) is None
+    assert sealing.unseal(REF, mark + sealed) is None
+    assert sealing.open_sealed(ORDER_ID, REF, mark + sealed) != SESSION_KEY
 
 
 @pytest.mark.parametrize(
@@ -187,20 +195,37 @@ def test_an_order_ref_that_does_not_encode_is_refused():
 
 def test_authentic_bytes_that_are_not_utf8_are_refused():
     key = salted_hmac("qrauth.sealing", "key", algorithm="sha256").digest()
-    nonce = b"\x01" * 12
-    raw = nonce + AESGCM(key).encrypt(nonce, b"\xff\xfe", REF.encode())
+    nonce = _nonce(REF)
+    raw = AESGCMSIV(key).encrypt(nonce, b"\x00\xff\xfe", REF.encode())
     assert sealing.unseal(REF, _text(raw)) is None
     # The same construction with UTF-8 opens: the refusal is for the bytes.
-    raw = nonce + AESGCM(key).encrypt(nonce, b"ok", REF.encode())
+    raw = AESGCMSIV(key).encrypt(nonce, b"\x00ok", REF.encode())
     assert sealing.unseal(REF, _text(raw)) == "ok"
+
+
+@pytest.mark.parametrize(
+    "plaintext",
+    [b"", b"ok", b"\x02ok", b"\x01", b"\x01\x20" + b"\x00" * 20, b"\x01\x20" + b"\xff" * 21],
+    ids=["empty", "no-kind", "unknown-kind", "packed-no-length", "packed-short", "packed-too-big"],
+)
+def test_authentic_plaintexts_seal_never_makes_are_refused(plaintext):
+    key = salted_hmac("qrauth.sealing", "key", algorithm="sha256").digest()
+    raw = AESGCMSIV(key).encrypt(_nonce(REF), plaintext, REF.encode())
+    assert sealing.unseal(REF, _text(raw)) is None
+
+
+@pytest.mark.parametrize("text", ["0", "00000", "0" * 32, "z" * 32, "0a" * 16, "9" * 255])
+def test_base36_keys_round_trip_packed(text):
+    sealed = sealing.seal(REF, text)
+    assert sealing.unseal(REF, sealed) == text
 
 
 def test_the_key_is_aes_256_from_secret_key_and_purpose():
     key = salted_hmac("qrauth.sealing", "key", algorithm="sha256").digest()
     assert len(key) == 32
     raw = _raw(sealing.seal(REF, SESSION_KEY))
-    nonce, body = raw[:12], raw[12:]
-    assert AESGCM(key).decrypt(nonce, body, REF.encode()) == SESSION_KEY.encode()
+    packed = AESGCMSIV(key).decrypt(_nonce(REF), raw, REF.encode())
+    assert packed == bytes([1, 32]) + int(SESSION_KEY, 36).to_bytes(21, "big")
 
 
 def test_a_new_secret_key_does_not_open_old_values(settings):
@@ -239,7 +264,7 @@ def test_a_fallback_does_not_open_a_tampered_value(settings):
 # -- the earlier format, and open_sealed ------------------------------------------
 
 
-def test_open_sealed_opens_the_versioned_format():
+def test_open_sealed_opens_the_aes_format():
     sealed = sealing.seal(REF, SESSION_KEY)
     assert sealing.open_sealed(ORDER_ID, REF, sealed) == SESSION_KEY
     assert sealing.open_sealed(ORDER_ID, tokens.order_ref("other"), sealed) is None
@@ -251,7 +276,7 @@ def test_open_sealed_opens_the_format_before_0_3(value):
     assert "." not in old
     assert sealing.unseal_legacy(ORDER_ID, old) == value
     assert sealing.open_sealed(ORDER_ID, REF, old) == value
-    # Never through AES-GCM: the old format has no version.
+    # No old value opens as the new format: it has no tag that matches.
     assert sealing.unseal(REF, old) is None
 
 

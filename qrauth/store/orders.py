@@ -71,7 +71,8 @@ def issue_order(
     user = str(user_id)
     seal = tokens.order_seal(order_id, HANDOFF, user, auth_digest, "issued", created)
     fields = {"f": Flow.HANDOFF, "s": State.PENDING, "u": user, "a": auth_digest, "t": created}
-    _issue(order_id, {**fields, "b": binding_digest, "k": issuer, "z": seal, "e": created}, issue)
+    # No "e": a hand-off's seal is made when it is issued, "t" (records.py).
+    _issue(order_id, {**fields, "b": binding_digest, "k": issuer, "z": seal}, issue)
 
 
 def issue_approve_order(

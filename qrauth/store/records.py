@@ -38,7 +38,9 @@ def order_from(order_id: str, fields: dict[str, str] | None) -> Order | None:
         claimer=field("c", ""),
         viewer=field("v", ""),
         seal=field("z", ""),
-        sealed_at=int(field("e") or 0),
+        # A hand-off is sealed when it is issued (and keeps that time when
+        # its desktop allows a phone): its "e" is its "t", not stored twice.
+        sealed_at=int(field("e") or field("t") or 0),
         usable=field("ok") == "1",
     )
 

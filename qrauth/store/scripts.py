@@ -30,7 +30,8 @@ An order is a hash with one-letter fields (an open order stays well under
     v  approve: the digest of the last signed-in phone session that
        scanned; the number to match is derived from it (tokens.match_number)
     z  the seal: a MAC of the fields that decide a sign-in (tokens.order_seal)
-    e  when the step the seal allows was taken (issued, approved), seconds
+    e  approve: when it was approved, seconds (the seal's time; a
+       hand-off's is t, when it was issued; orders of earlier builds keep e)
     l  the issuing browser's last status poll, ms
     y  hand-off: the waiting phone's last status poll, ms
 
