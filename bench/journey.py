@@ -148,11 +148,12 @@ class Answer:
 
 
 def browser_for(base_url: str, cookie: str = "") -> Browser:
-    """A browser for ``base_url`` (http://host:port), with ``cookie`` ("name=value") if given."""
+    """A browser for ``base_url`` (http://host:port), with the cookies of
+    ``cookie`` ("name=value; name=value", as a Cookie header) if given."""
     parts = urlsplit(base_url)
     browser = Browser((parts.hostname, parts.port))
-    if cookie:
-        name, _, value = cookie.partition("=")
+    for pair in filter(None, cookie.split("; ")):
+        name, _, value = pair.partition("=")
         browser.cookies[name] = value
     return browser
 

@@ -92,7 +92,6 @@ def browser(user_agent: str, address: str, user: Any = None) -> Any:
 
 
 def _issue(user) -> Poll:
-    from django.conf import settings
     from django.test import Client
 
     client = Client()
@@ -100,7 +99,8 @@ def _issue(user) -> Poll:
     response = client.get("/qr/")
     if response.status_code != 200:
         raise RuntimeError(f"the QR page answered {response.status_code} during setup")
-    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    # The browser's cookies: its session's, and qrauth's codes cookie.
+    cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
     return Poll(cookie, response.context["auth_code"])
 
 

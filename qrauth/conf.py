@@ -146,16 +146,29 @@ def _raw(name: str) -> Any:
 
 
 class _Settings:
-    """``settings.EXPIRATION_TIME`` reads ``AUTH_QR_CODE_EXPIRATION_TIME`` live."""
+    """``settings.EXPIRATION_TIME`` reads ``AUTH_QR_CODE_EXPIRATION_TIME`` live.
+
+    A value is checked the first time it is read, and again whenever the
+    setting holds another object (a test's override): every request reads
+    several settings, and their values do not change under it."""
+
+    def __init__(self) -> None:
+        self._checked: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
         if name not in _SPEC:
             raise AttributeError(name)
         value = _raw(name)
+        if self._checked.get(name, _UNCHECKED) is value:
+            return value
         error = _check(name, value)
         if error:
             raise ImproperlyConfigured(error)
+        self._checked[name] = value
         return value
+
+
+_UNCHECKED = object()
 
 
 settings = _Settings()

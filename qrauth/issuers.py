@@ -7,8 +7,8 @@ the secret's keyed hash, the binding digest, which the store compares in
 Redis. Another browser, even one signed in as the same user, cannot fetch
 the image, poll or cancel the order.
 
-Which order is the browser's current one, per flow, rides in a signed
-cookie tagged with the session's secret: showing a code writes no session,
+Which order is the browser's current one, per flow, rides in a cookie
+signed for the session's secret: showing a code writes no session,
 and a session that is flushed (logout, another user) no longer owns the
 codes its cookie names. The cookie goes to the whole site (the logout view
 cancels the code it names) and holds order ids only, never a code. Under
@@ -32,7 +32,6 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 
 from . import tokens
-from .conf import settings as qrauth_settings
 from .model import Flow
 
 __all__ = [
@@ -54,6 +53,7 @@ _CODES_KEY = "qrauth_codes"  # signed_cookies only: {flow: order id}
 COOKIE = "qrauth_codes"
 _SALT = "qrauth.issuers.codes"
 _PENDING = "_qrauth_codes"  # this request's new codes, until the response
+_READ = "_qrauth_codes_read"  # the codes cookie as this request read it
 
 Bound = tuple[str, str]  # (order id, binding digest)
 
@@ -77,22 +77,24 @@ def session_id(request: HttpRequest) -> str:
     return value
 
 
-def _signer() -> signing.Signer:
-    # Signed and read back here alike, whatever salt scheme Django's own
-    # signed cookies use in this version.
-    return signing.get_cookie_signer(salt=_SALT)
-
-
-def _tag(secret: str) -> str:
-    return tokens.keyed_hash("codes", secret)
+def _signer(secret: str) -> signing.Signer:
+    # Signed for this session's secret (SECRET_KEY and its fallbacks, as
+    # Django signs): the cookie of another session, even an earlier one of
+    # this browser, does not verify. No timestamp: the session's life is
+    # the cookie's.
+    return signing.Signer(salt=f"{_SALT}:{secret}")
 
 
 def _codes(request: HttpRequest) -> dict[str, str]:
-    """Flow name -> order id: this request's, else the cookie's."""
+    """Flow name -> order id: this request's, else the cookie's (read once)."""
     pending = getattr(request, _PENDING, None)
     if pending is not None:
         return pending
-    return _listed(request.session, request.COOKIES)
+    read = getattr(request, _READ, None)
+    if read is None:
+        read = _listed(request.session, request.COOKIES)
+        setattr(request, _READ, read)
+    return read
 
 
 def _listed(session: Any, cookies: dict[str, str]) -> dict[str, str]:
@@ -100,12 +102,11 @@ def _listed(session: Any, cookies: dict[str, str]) -> dict[str, str]:
     if not sessions_on_server():
         return dict(session.get(_CODES_KEY, {}))
     secret = session.get(_SECRET_KEY)
-    try:
-        value = _signer().unsign(cookies.get(COOKIE, ""))
-    except signing.BadSignature:
+    if not secret or COOKIE not in cookies:
         return {}
-    tag, _, listed = value.partition("|")
-    if not secret or not hmac.compare_digest(tag.encode(), _tag(secret).encode()):
+    try:
+        listed = _signer(secret).unsign(cookies[COOKIE])
+    except signing.BadSignature:
         return {}
     pairs = (item.partition("=") for item in listed.split("|") if item)
     return {flow: order_id for flow, _, order_id in pairs if tokens.is_order_id(order_id)}
@@ -181,16 +182,19 @@ def save(request: HttpRequest, response: HttpResponse) -> None:
     if not sessions_on_server():
         request.session[_CODES_KEY] = codes
         return
+    path, domain = settings.SESSION_COOKIE_PATH, settings.SESSION_COOKIE_DOMAIN
     if not codes:
-        response.delete_cookie(COOKIE, path=settings.SESSION_COOKIE_PATH, samesite="Lax")
+        response.delete_cookie(COOKIE, path=path, domain=domain, samesite="Lax")
         return
     listed = "|".join(f"{flow}={order_id}" for flow, order_id in sorted(codes.items()))
     response.set_cookie(
         COOKIE,
-        _signer().sign(f"{_tag(request.session[_SECRET_KEY])}|{listed}"),
-        max_age=qrauth_settings.EXPIRATION_TIME,
-        path=settings.SESSION_COOKIE_PATH,
-        domain=settings.SESSION_COOKIE_DOMAIN,
+        _signer(request.session[_SECRET_KEY]).sign(listed),
+        # As long as the session's cookie: the page of a code that expired
+        # must still hear "expired" from its poll, not 404.
+        max_age=None if settings.SESSION_EXPIRE_AT_BROWSER_CLOSE else settings.SESSION_COOKIE_AGE,
+        path=path,
+        domain=domain,
         # As good as the session: never over plain HTTP where sessions are not.
         secure=request.is_secure() or settings.SESSION_COOKIE_SECURE,
         httponly=True,

@@ -8,12 +8,14 @@ can be turned back into a working URL.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.crypto import salted_hmac
 
@@ -57,12 +59,30 @@ def keyed_hash(purpose: str, value: str) -> str:
     Truncated to 128 bits: enough against forgery and collisions, and short
     enough to keep Redis keys and QR codes small.
     """
-    mac = salted_hmac(f"qrauth.{purpose}", value, algorithm="sha256")
+    mac = _keyed(purpose, settings.SECRET_KEY).copy()
+    mac.update(value.encode())
     return _b64(mac.digest()[:_SECRET_BYTES])
+
+
+@functools.lru_cache(maxsize=64)
+def _keyed(purpose: str, secret_key: str) -> hmac.HMAC:
+    """Django's salted_hmac(f"qrauth.{purpose}", ..., algorithm="sha256"),
+    keyed once: every request makes a dozen of these, and the key
+    derivation and HMAC set-up are most of each one's cost. The same
+    bytes out (tests/test_tokens.py)."""
+    return salted_hmac(f"qrauth.{purpose}", b"", secret=secret_key, algorithm="sha256")
 
 
 def order_ref(order_id: str) -> str:
     """The name an order goes by in Redis and in logs; useless in a URL."""
+    return _order_ref(settings.SECRET_KEY, order_id)
+
+
+# A request names its order several times (its key, its seal, a log line):
+# one HMAC for them all. By SECRET_KEY too, so a new key is never served
+# an old ref. Order ids are public (they are in URLs): nothing secret is kept.
+@functools.lru_cache(maxsize=1024)
+def _order_ref(secret_key: str, order_id: str) -> str:
     return keyed_hash("order", order_id)
 
 

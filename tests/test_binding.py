@@ -68,6 +68,19 @@ def test_an_anonymous_browser_reloading_its_code_writes_no_session():
 # -- the codes cookie --------------------------------------------------------------
 
 
+def test_the_codes_cookie_lives_as_long_as_the_session_cookie(desktop):
+    """Not just the order's life: the page of a code that expired must still
+    hear "expired" from its poll, not 404."""
+    response = desktop.get(reverse("qr_code_page"))
+    cookie = response.cookies[issuers.COOKIE]
+    assert cookie["max-age"] == settings.SESSION_COOKIE_AGE
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+    auth_code = response.context["auth_code"]
+    store.get_redis().delete(store.order_key(auth_code))  # expired
+    answer = desktop.get(reverse("qrauth_status", args=[auth_code]))
+    assert answer.status_code == 200 and answer.json()["hint"] == "expired"
+
+
 def test_only_the_newest_code_of_a_browser_is_its_own(desktop):
     old, new = open_qr_page(desktop), open_qr_page(desktop)
     assert status_code(desktop, old) == 404

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.test import override_settings
+from django.utils.crypto import salted_hmac
 
 from qrauth.tokens import (
     ScanToken,
@@ -150,3 +151,14 @@ def test_auth_digest_changes_with_the_password(alice):
     assert auth_digest(alice) == before
     alice.set_password("a-new-password")
     assert auth_digest(alice) != before
+
+
+@pytest.mark.parametrize("purpose", ["order", "binding", "limit.orders_per_session"])
+@pytest.mark.parametrize("value", ["", "x", "é ✓", "a" * 300])
+def test_keyed_hash_is_djangos_salted_hmac_truncated(purpose, value, settings):
+    """The keyed-once HMAC gives the very bytes of salted_hmac: orders in
+    Redis, and the keys of their rate limits, outlive a change of code."""
+    for secret_key in ("one-secret-key", "another-secret-key"):
+        settings.SECRET_KEY = secret_key
+        mac = salted_hmac(f"qrauth.{purpose}", value, algorithm="sha256").digest()[:16]
+        assert keyed_hash(purpose, value) == base64.urlsafe_b64encode(mac).rstrip(b"=").decode()

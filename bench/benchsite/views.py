@@ -18,7 +18,7 @@ def _redis() -> redis.Redis:
 
 
 def bare(request: HttpRequest, key: str) -> JsonResponse:
-    bound = request.session.get("qrauth") is not None
+    bound = request.session.get("qrauth_session") is not None  # the binding secret
     found = _redis().get(f"bench:bare:{key}") is not None
     return JsonResponse({"bound": bound, "found": found})
 
