@@ -45,7 +45,7 @@ def check_order_user(
     since the code was issued or approved (the session auth hash moved on),
     when the site's policy (AUTH_QR_CODE_USER_POLICY) says no, and, for a
     hand-off, when the issuing browser no longer holds the order (signed
-    out, switched user, showed a newer code).
+    out, switched user; a newer code cancels it in Redis).
     """
     if not _sealed(order):
         logger.warning("qrauth: order %s refused: its seal does not match", order.ref)

@@ -150,6 +150,31 @@ def _site_domain(**kwargs: Any) -> list[Error]:
     return [Error(E007[0].format(domain=domain), hint=E007[1], id="qrauth.E007")]
 
 
+E008 = (
+    "qrauth cannot seal a value with AES-GCM here ({error}): no hand-off code page can open.",
+    "Install a cryptography release with its own OpenSSL (pip install 'cryptography>=42'), "
+    "or one built against an OpenSSL that offers AES-GCM.",
+)
+
+
+def _sealing(**kwargs: Any) -> list[Error]:
+    from . import sealing
+
+    try:
+        works = sealing.unseal("qrauth.check", sealing.seal("qrauth.check", "x")) == "x"
+    except Exception as exc:  # whatever the crypto library raises: say it
+        return [
+            Error(
+                E008[0].format(error=f"{type(exc).__name__}: {exc}"), hint=E008[1], id="qrauth.E008"
+            )
+        ]
+    if works:
+        return []
+    return [
+        Error(E008[0].format(error="a sealed value did not open"), hint=E008[1], id="qrauth.E008")
+    ]
+
+
 def _serves(domain: str) -> bool:
     """Whether a request for ``domain`` would pass ALLOWED_HOSTS, as Django checks it."""
     allowed = django_settings.ALLOWED_HOSTS
@@ -167,5 +192,6 @@ for _check in (
     _session_engine,
     _redis,
     _site_domain,
+    _sealing,
 ):
     register(_check, "qrauth")

@@ -1,11 +1,12 @@
 """The browser that shows a code: what binds an order to it, and which of
 its orders is the current one.
 
-Its session keeps one random secret, written once (with the first code it
-shows, or the first rate-limited request); every order it issues keeps only
-the secret's keyed hash, the binding digest, which the store compares in
-Redis. Another browser, even one signed in as the same user, cannot fetch
-the image, poll or cancel the order.
+Its session keeps one random secret, written once, with the first code it
+shows; every order it issues keeps only a keyed hash of that secret and
+the order's id, the binding digest, which the store compares in Redis (so
+Redis cannot tell which orders one browser issued). Another browser, even
+one signed in as the same user, cannot fetch the image, poll or cancel the
+order.
 
 Which order is the browser's current one, per flow, rides in a cookie
 signed for the session's secret: showing a code writes no session,
@@ -77,6 +78,12 @@ def session_id(request: HttpRequest) -> str:
     return value
 
 
+def _digest(secret: str, order_id: str) -> str:
+    """What an order keeps of the session's secret: a keyed hash of it and
+    the order, so that Redis cannot tell which orders one browser issued."""
+    return tokens.binding_digest(f"{secret}:{order_id}")
+
+
 def _signer(secret: str) -> signing.Signer:
     # Signed for this session's secret (SECRET_KEY and its fallbacks, as
     # Django signs): the cookie of another session, even an earlier one of
@@ -118,7 +125,7 @@ def bind_order(request: HttpRequest, flow: Flow, order_id: str) -> str:
     codes = {**_codes(request), flow.value: order_id}
     setattr(request, _PENDING, codes)
     _drop_legacy(request, flow)
-    return tokens.binding_digest(session_id(request))
+    return _digest(session_id(request), order_id)
 
 
 def forget_order(request: HttpRequest, flow: Flow) -> None:
@@ -133,7 +140,7 @@ def bound_order(request: HttpRequest, flow: Flow) -> Bound | None:
     """This browser's current order of ``flow``: (order id, binding digest)."""
     order_id = _codes(request).get(flow.value)
     if order_id:
-        return order_id, tokens.binding_digest(request.session[_SECRET_KEY])
+        return order_id, _digest(request.session[_SECRET_KEY], order_id)
     return _legacy(request, flow)
 
 
@@ -158,7 +165,7 @@ def binds(session: Any, order_id: str, binding: str) -> bool:
     """Whether ``session`` (any SessionStore) is the one whose orders carry
     ``binding``: it still holds the secret (or, in an earlier build's session, this order)."""
     secret = session.get(_SECRET_KEY)
-    if secret and hmac.compare_digest(tokens.binding_digest(secret).encode(), binding.encode()):
+    if secret and hmac.compare_digest(_digest(secret, order_id).encode(), binding.encode()):
         return True
     entry = session.get(_LEGACY_KEY, {}).get(Flow.HANDOFF.value)
     return bool(entry) and hmac.compare_digest(entry[0].encode(), order_id.encode())
@@ -169,7 +176,7 @@ def order_of(session: Any, cookies: dict[str, str], flow: Flow) -> Bound | None:
     (the one a login replaced), from the codes cookie the browser sent."""
     order_id = _listed(session, cookies).get(flow.value)
     if order_id:
-        return order_id, tokens.binding_digest(session[_SECRET_KEY])
+        return order_id, _digest(session[_SECRET_KEY], order_id)
     entry = session.get(_LEGACY_KEY, {}).get(flow.value)
     return (entry[0], tokens.binding_digest(entry[1])) if entry else None
 

@@ -59,7 +59,7 @@ def _per_network(rate: Rate, request: HttpRequest) -> list[Limit]:
 
 def _per_session(request: HttpRequest) -> list[Limit]:
     if settings.ORDERS_PER_SESSION is None:
-        return []  # and no id written to the session for it
+        return []  # off
     return _limit(Rate.ORDERS_PER_SESSION, issuers.session_id(request))
 
 

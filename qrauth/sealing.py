@@ -1,4 +1,4 @@
-"""Sealing a secret for one order: AES-GCM-SIV under a key derived from SECRET_KEY.
+"""Sealing a secret for one order: AES-GCM under a key derived from SECRET_KEY.
 
 A hand-off order keeps the issuing browser's session key, and Redis must
 not learn it: it is a credential. ``seal`` encrypts it and authenticates it
@@ -6,30 +6,34 @@ together with the order's ref, so a value edited in Redis, or moved to
 another order, does not open. ``unseal`` also opens what was sealed under a
 key of SECRET_KEY_FALLBACKS, as Django's own signing does.
 
-AES-GCM-SIV (RFC 8452), not plain AES-GCM: it stays safe when a nonce
-repeats, so the nonce can be derived from the order's ref instead of
-stored, which keeps 16 bytes off every open hand-off order. The same key
-sealed for two orders gives two unrelated values (the ref is authenticated
-data), so Redis cannot tell which orders one browser issued.
+The nonce is not stored: it is derived from the order's ref with a keyed
+hash. An order's ref is random, and its secret is sealed once, when it is
+issued, so no nonce repeats under a key, and 12 bytes stay off every open
+hand-off order. ``seal`` must never be called twice for one order ref with
+two different plaintexts. AES-GCM, not AES-GCM-SIV, which would survive
+that misuse: GCM-SIV needs OpenSSL 3.2 and is outside FIPS, where
+``cryptography`` built against a distribution's OpenSSL 3.0 would fail
+every hand-off page (``checks.E008`` tries a seal at start-up). The same
+key sealed for two orders gives two unrelated values (the ref is
+authenticated data and makes the nonce), so Redis cannot tell which orders
+one browser issued.
 
 Format: ``base64url(ciphertext + tag)``, unpadded, with no version mark:
 a Django session key (32 characters) seals to 52 (packed, see ``_pack``),
 and a hash field value over 64 bytes (Redis's ``hash-max-listpack-value``)
 would turn every open hand-off order into a hash table, four times the
-memory. What does not
-open this way is tried as the earlier format (``open_sealed``).
+memory. The earlier format is padded base64 (``open_sealed``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 import string
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
@@ -64,9 +68,10 @@ def _b64decode(text: str) -> bytes | None:
     return raw if _b64encode(raw) == text else None
 
 
-def _nonce(associated: bytes) -> bytes:
-    # Varies with the order; secrecy and uniqueness are not needed (SIV).
-    return hashlib.sha256(b"qrauth.sealing.nonce:" + associated).digest()[:_NONCE_BYTES]
+def _nonce(associated: bytes, secret: str | bytes | None = None) -> bytes:
+    # One per order (its ref), unpredictable without the secret.
+    mac = salted_hmac(_KEY_PURPOSE + ".nonce", associated, secret=secret, algorithm="sha256")
+    return mac.digest()[:_NONCE_BYTES]
 
 
 # Django's session keys are 32 characters of [a-z0-9]: as one base-36
@@ -109,7 +114,7 @@ def _unpack(data: bytes) -> str | None:
 def seal(order_ref: str, plaintext: str) -> str:
     """``plaintext``, encrypted and authenticated for the order ``order_ref``."""
     associated = order_ref.encode()
-    sealed = AESGCMSIV(_key()).encrypt(_nonce(associated), _pack(plaintext), associated)
+    sealed = AESGCM(_key()).encrypt(_nonce(associated), _pack(plaintext), associated)
     return _b64encode(sealed)
 
 
@@ -128,7 +133,8 @@ def unseal(order_ref: str, sealed: str) -> str | None:
         return None
     for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
         try:
-            plaintext = AESGCMSIV(_key(secret)).decrypt(_nonce(associated), raw, associated)
+            nonce = _nonce(associated, secret)
+            plaintext = AESGCM(_key(secret)).decrypt(nonce, raw, associated)
         except InvalidTag:
             continue
         return _unpack(plaintext)
@@ -168,11 +174,13 @@ def unseal_legacy(order_id: str, sealed: str) -> str | None:
 def open_sealed(order_id: str, order_ref: str, sealed: str) -> str | None:
     """What an order's sealed value holds, in either format; None if nothing.
 
-    The earlier format is tried only for what does not open as this one
-    (no tag can match by chance); what it yields for a value that is
-    neither is refused where it is used, as the session key of no session.
+    The earlier format is padded base64 of the session key: with Django's
+    32-character keys it always ends in "=", which this format never does.
+    So an edited value of this format never goes to the earlier one, which
+    opens anything to something.
     """
     if not isinstance(sealed, str) or not sealed:
         return None
-    opened = unseal(order_ref, sealed)
-    return opened if opened is not None else unseal_legacy(order_id, sealed)
+    if sealed.endswith("="):
+        return unseal_legacy(order_id, sealed)
+    return unseal(order_ref, sealed)

@@ -3,9 +3,13 @@
 Cancelling an order at logout is best effort: Redis may be down, a browser
 may switch user without logging out (login() flushes the session without
 the logout signal). So a hand-off order also carries the issuing session's
-key, sealed (AES-GCM-SIV, qrauth/sealing.py), and a scan only counts while that
+key, sealed (AES-GCM, qrauth/sealing.py), and a scan only counts while that
 session is still signed in as the order's user and still holds the secret
-the order is bound to (issuers.binds).
+the order is bound to (issuers.binds). Which of its codes the session shows
+now is the browser's to say (the codes cookie), not the server's: a newer
+code cancels the one before in the Redis round trip that stores it, and a
+code replaced while that cookie was lost lives out its life (at most
+AUTH_QR_CODE_EXPIRATION_TIME) unless its session signs out.
 
 A signed-cookie session lives in the browser alone: there is nothing on
 the server to load, and its key is the session's data, signed (a

@@ -1,6 +1,6 @@
 """What binds a code to the browser that shows it: one secret per session,
 written once; the current code of each flow in a signed cookie tagged with
-that secret; the issuing session's key sealed with AES-GCM-SIV on a hand-off
+that secret; the issuing session's key sealed with AES-GCM on a hand-off
 order; and orders issued by earlier builds (a secret per order, the old seal),
 which keep working through an upgrade."""
 
@@ -79,6 +79,14 @@ def test_the_codes_cookie_lives_as_long_as_the_session_cookie(desktop):
     store.get_redis().delete(store.order_key(auth_code))  # expired
     answer = desktop.get(reverse("qrauth_status", args=[auth_code]))
     assert answer.status_code == 200 and answer.json()["hint"] == "expired"
+
+
+def test_redis_cannot_tell_which_orders_one_browser_issued(desktop):
+    """One secret per session, but a binding digest per order."""
+    codes = [open_qr_page(desktop) for _ in range(3)]
+    client = store.get_redis()
+    bindings = {client.hget(store.order_key(code), "b") for code in codes}
+    assert len(bindings) == 3
 
 
 def test_only_the_newest_code_of_a_browser_is_its_own(desktop):

@@ -111,3 +111,21 @@ def test_the_urls_refuse_to_load_without_the_app(settings):
 
 def test_the_urls_load_with_the_app():
     assert fresh_copy("qrauth.urls").urlpatterns
+
+
+def test_a_crypto_library_that_cannot_seal_is_an_error(monkeypatch):
+    """A cryptography built against an OpenSSL without AES-GCM (or broken):
+    the check says so at start-up rather than every hand-off page failing.
+    A stand-in: such a library cannot be installed here."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    from qrauth import sealing
+
+    class NoAesGcm:
+        def __init__(self, key: bytes) -> None:
+            raise UnsupportedAlgorithm("AES-GCM is not supported by this backend")
+
+    assert "qrauth.E008" not in [message.id for message in qrauth_messages()]
+    monkeypatch.setattr(sealing, "AESGCM", NoAesGcm)
+    [message] = [m for m in qrauth_messages() if m.id == "qrauth.E008"]
+    assert "UnsupportedAlgorithm" in message.msg and "cryptography" in message.hint

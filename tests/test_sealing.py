@@ -1,14 +1,13 @@
-"""qrauth.sealing: AES-GCM-SIV sealing of an order's secret, and the earlier format."""
+"""qrauth.sealing: AES-GCM sealing of an order's secret, and the earlier format."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import subprocess
 import sys
 
 import pytest
-from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.utils.crypto import get_random_string, salted_hmac
 
 from qrauth import sealing, tokens
@@ -25,7 +24,7 @@ def _raw(sealed: str) -> bytes:
 
 def _nonce(ref: str) -> bytes:
     """The nonce sealing derives from an order's ref (RFC 8452: 12 bytes)."""
-    return hashlib.sha256(b"qrauth.sealing.nonce:" + ref.encode()).digest()[:12]
+    return salted_hmac("qrauth.sealing.nonce", ref.encode(), algorithm="sha256").digest()[:12]
 
 
 def _text(raw: bytes) -> str:
@@ -50,7 +49,7 @@ def _old_seal(order_id: str, session_key: str) -> str:
     return base64.urlsafe_b64encode(_old_xor(order_id, session_key.encode())).decode("ascii")
 
 
-# -- the AES-GCM-SIV format ------------------------------------------------------------
+# -- the AES-GCM format ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -84,7 +83,8 @@ def test_one_key_sealed_for_many_orders_gives_unrelated_values():
     seals = [_raw(sealing.seal(ref, SESSION_KEY)) for ref in refs]
     assert len(set(seals)) == 50
     assert len({sealed[:8] for sealed in seals}) == 50  # no shared prefix either
-    assert sealing.seal(REF, SESSION_KEY) == sealing.seal(REF, SESSION_KEY)  # SIV: deterministic
+    # One nonce per order, from its ref: sealing an order again repeats it.
+    assert sealing.seal(REF, SESSION_KEY) == sealing.seal(REF, SESSION_KEY)
 
 
 def test_sealed_length_of_a_session_key():
@@ -196,10 +196,10 @@ def test_an_order_ref_that_does_not_encode_is_refused():
 def test_authentic_bytes_that_are_not_utf8_are_refused():
     key = salted_hmac("qrauth.sealing", "key", algorithm="sha256").digest()
     nonce = _nonce(REF)
-    raw = AESGCMSIV(key).encrypt(nonce, b"\x00\xff\xfe", REF.encode())
+    raw = AESGCM(key).encrypt(nonce, b"\x00\xff\xfe", REF.encode())
     assert sealing.unseal(REF, _text(raw)) is None
     # The same construction with UTF-8 opens: the refusal is for the bytes.
-    raw = AESGCMSIV(key).encrypt(nonce, b"\x00ok", REF.encode())
+    raw = AESGCM(key).encrypt(nonce, b"\x00ok", REF.encode())
     assert sealing.unseal(REF, _text(raw)) == "ok"
 
 
@@ -210,7 +210,7 @@ def test_authentic_bytes_that_are_not_utf8_are_refused():
 )
 def test_authentic_plaintexts_seal_never_makes_are_refused(plaintext):
     key = salted_hmac("qrauth.sealing", "key", algorithm="sha256").digest()
-    raw = AESGCMSIV(key).encrypt(_nonce(REF), plaintext, REF.encode())
+    raw = AESGCM(key).encrypt(_nonce(REF), plaintext, REF.encode())
     assert sealing.unseal(REF, _text(raw)) is None
 
 
@@ -224,7 +224,7 @@ def test_the_key_is_aes_256_from_secret_key_and_purpose():
     key = salted_hmac("qrauth.sealing", "key", algorithm="sha256").digest()
     assert len(key) == 32
     raw = _raw(sealing.seal(REF, SESSION_KEY))
-    packed = AESGCMSIV(key).decrypt(_nonce(REF), raw, REF.encode())
+    packed = AESGCM(key).decrypt(_nonce(REF), raw, REF.encode())
     assert packed == bytes([1, 32]) + int(SESSION_KEY, 36).to_bytes(21, "big")
 
 
@@ -270,7 +270,8 @@ def test_open_sealed_opens_the_aes_format():
     assert sealing.open_sealed(ORDER_ID, tokens.order_ref("other"), sealed) is None
 
 
-@pytest.mark.parametrize("value", [SESSION_KEY, "x", "a" * 100, "é ✓"])
+# Values of a length the earlier format padded (as a Django session key is).
+@pytest.mark.parametrize("value", [SESSION_KEY, "x", "a" * 100, "é ✓!"])
 def test_open_sealed_opens_the_format_before_0_3(value):
     old = _old_seal(ORDER_ID, value)
     assert "." not in old
@@ -320,3 +321,12 @@ def test_the_module_keeps_off_redis_and_the_store():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_an_edited_value_opens_to_nothing_not_even_the_earlier_way():
+    """The earlier format opens anything to something: an edited value of
+    this one must never be read that way."""
+    sealed = sealing.seal(REF, SESSION_KEY)
+    for i in range(len(sealed)):
+        changed = sealed[:i] + ("A" if sealed[i] != "A" else "B") + sealed[i + 1 :]
+        assert sealing.open_sealed(ORDER_ID, REF, changed) is None, i

@@ -25,8 +25,6 @@ __all__ = [
     "invalid",
     "invalid_token",
     "log_in",
-    "order_ref",
-    "parse",
     "sign_in",
     "stale",
     "start_order",
@@ -129,11 +127,6 @@ def log_in(request: HttpRequest, user: Any, order: Order, flow: Flow) -> Outcome
     logger.info("qrauth: order %s signed in a device", order.ref)
     signals.signed_in.send(sender=flow.value, request=request, user=user, order_ref=order.ref)
     return Outcome("signed_in", {"user": user})
-
-
-def order_ref(order_id: str) -> str:
-    """The name an order goes by in logs and signals."""
-    return tokens.order_ref(order_id)
 
 
 def parse(auth_code: str) -> tokens.ScanToken | None:

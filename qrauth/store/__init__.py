@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..conf import settings
 from ..model import (
     Collected,
     Decision,
@@ -108,7 +109,11 @@ def ping() -> None:
     """Raise StoreUnavailable unless Redis answers now. On a connection of
     its own: a failed system check must not open the web requests' breaker."""
     connection = Connection(breaker=None)
-    connection.guarded(lambda: connection.client.ping())
+    try:
+        connection.guarded(lambda: connection.client.ping())
+    finally:
+        if not settings.REDIS_CLIENT_FACTORY:  # a factory's client may be shared
+            connection.close()
 
 
 # The words callers used before there were types for them.
