@@ -138,10 +138,7 @@ def forget_order(request: HttpRequest, flow: Flow) -> None:
 
 def bound_order(request: HttpRequest, flow: Flow) -> Bound | None:
     """This browser's current order of ``flow``: (order id, binding digest)."""
-    order_id = _codes(request).get(flow.value)
-    if order_id:
-        return order_id, _digest(request.session[_SECRET_KEY], order_id)
-    return _legacy(request, flow)
+    return _bound(request.session, _codes(request), flow)
 
 
 def owned_order(request: HttpRequest, flow: Flow, order_id: str) -> Bound | None:
@@ -174,7 +171,13 @@ def binds(session: Any, order_id: str, binding: str) -> bool:
 def order_of(session: Any, cookies: dict[str, str], flow: Flow) -> Bound | None:
     """The current order of ``flow`` of a session other than the request's
     (the one a login replaced), from the codes cookie the browser sent."""
-    order_id = _listed(session, cookies).get(flow.value)
+    return _bound(session, _listed(session, cookies), flow)
+
+
+def _bound(session: Any, codes: dict[str, str], flow: Flow) -> Bound | None:
+    """The order of ``flow`` that ``codes`` name for ``session``, else the
+    one an earlier build's session kept with its own secret."""
+    order_id = codes.get(flow.value)
     if order_id:
         return order_id, _digest(session[_SECRET_KEY], order_id)
     entry = session.get(_LEGACY_KEY, {}).get(flow.value)
@@ -207,11 +210,6 @@ def save(request: HttpRequest, response: HttpResponse) -> None:
         httponly=True,
         samesite="Lax",
     )
-
-
-def _legacy(request: HttpRequest, flow: Flow) -> Bound | None:
-    entry = request.session.get(_LEGACY_KEY, {}).get(flow.value)
-    return (entry[0], tokens.binding_digest(entry[1])) if entry else None
 
 
 def _drop_legacy(request: HttpRequest, flow: Flow) -> None:
