@@ -1,6 +1,6 @@
 """Where a request's time goes, in one process, without HTTP or load.
 
-``make bench`` measures served requests; this splits two of them to see
+``make bench`` measures served requests; this splits them to see
 what a change would buy (``python bench/inprocess.py [repeats]``, about a
 minute):
 
@@ -9,12 +9,17 @@ minute):
   order, rendering the template;
 - the phone's question and *Continue*, with and without the check that the
   issuing desktop's session still holds the code (the price of that
-  protection).
+  protection);
+- every step of the whole hand-off, qrauth's animated journey against
+  django-sesame's (bench/journey.py's steps), with the database queries
+  each makes: the server's own work, without the HTTP and socket work
+  that each served request adds (about 1.8 ms under gunicorn here).
 
 The bench site (``bench/benchsite``) on a file SQLite and an embedded
 redis-server, rate limits off. Each figure is the best of three runs of
 ``repeats`` requests, in ms; ratios are to django-sesame's page, measured
-in the same run.
+in the same run. The journeys' steps are medians of ``repeats // 2``
+journeys of each.
 """
 
 from __future__ import annotations
@@ -126,15 +131,114 @@ def question_and_continue(desktop, repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+Step = tuple[str, Callable[[], object]]
+
+
+def _timed(request: Callable[[], object]) -> tuple[object, float, int]:
+    """(the answer, ms, database queries) of one request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        answer = request()
+        elapsed = (time.perf_counter() - started) * 1000
+    return answer, elapsed, len(queries)
+
+
+def _qrauth_journey(desktop) -> Iterator[Step]:
+    import json
+    from urllib.parse import urlsplit
+
+    from django.test import Client
+    from journey import _form_fields
+
+    page = yield ("issue", lambda: desktop.get("/qr/"))
+    status_path = page.content.split(b'data-qrauth-status="')[1].split(b'"')[0].decode()
+    status = yield ("image", lambda: desktop.get(status_path))
+    frame = urlsplit(json.loads(status.content)["frame"]).path
+    phone = Client()
+    yield ("scan", lambda: phone.get(frame))
+    question = yield ("follow", lambda: phone.get("/qr/continue/"))
+    fields = _form_fields(question.content)
+    yield ("confirm", lambda: phone.post("/qr/continue/", fields))
+
+
+def _sesame_journey(desktop, link: str) -> Iterator[Step]:
+    from django.test import Client
+    from journey import _form_fields
+
+    yield ("issue", lambda: desktop.get("/sesame/"))
+    yield ("image", lambda: desktop.get("/sesame/pic/"))
+    phone = Client()
+    question = yield ("scan", lambda: phone.get(link))
+    fields = _form_fields(question.content)
+    yield ("confirm", lambda: phone.post("/sesame/login/", fields))
+
+
+def _walk(steps: Iterator[Step], into: dict[str, list[tuple[float, int]]]) -> None:
+    """Run a journey's steps, each answer sent back into it, keeping (ms, queries)."""
+    answer = None
+    try:
+        while True:
+            name, request = steps.send(answer)
+            answer, ms, queries = _timed(request)
+            if answer.status_code not in (200, 302):
+                raise RuntimeError(f"{name} answered {answer.status_code}")
+            into.setdefault(name, []).append((ms, queries))
+    except StopIteration:
+        pass
+
+
+def journey_steps(desktop, repeats: int) -> list[tuple[str, float, float]]:
+    """(step, qrauth's median ms, django-sesame's), with queries in the
+    label; the last row is the sum."""
+    from django.contrib.auth import get_user_model
+    from sesame.utils import get_query_string
+
+    user = get_user_model().objects.get(username="alice")
+    ours: dict[str, list[tuple[float, int]]] = {}
+    theirs: dict[str, list[tuple[float, int]]] = {}
+    for _ in range(repeats):
+        _walk(_qrauth_journey(desktop), ours)
+        user.refresh_from_db()  # a one-time link is signed with the last login
+        _walk(_sesame_journey(desktop, "/sesame/login/" + get_query_string(user)), theirs)
+    rows = []
+    for name in ("issue", "image", "scan", "follow", "confirm"):
+        mine, peer = ours.get(name, []), theirs.get(name, [])
+        label = f"journey: {name} ({_queries(mine)} / {_queries(peer)} queries)"
+        rows.append((label, _median_ms(mine), _median_ms(peer)))
+    rows.append(("journey: all steps", sum(r[1] for r in rows), sum(r[2] for r in rows)))
+    return rows
+
+
+def _queries(runs: list[tuple[float, int]]) -> str:
+    return str(runs[-1][1]) if runs else "-"
+
+
+def _median_ms(runs: list[tuple[float, int]]) -> float:
+    return statistics.median(ms for ms, _ in runs) if runs else 0.0
+
+
 def main(repeats: int) -> None:
     with bench_site() as desktop:
         pages = page_parts(desktop, repeats)
         phone = question_and_continue(desktop, max(repeats // 2, 20))
+        steps = journey_steps(desktop, max(repeats // 2, 20))
     baseline = pages[0][1]
     print("| what | ms | ratio to django-sesame's page |")
     print("| --- | ---: | ---: |")
     for label, ms in pages + phone:
         print(f"| {label} | {ms:.2f} | {ms / baseline:.2f} |")
+    print()
+    print(
+        "| step (qrauth's / django-sesame's queries) | qrauth, ms | django-sesame, ms "
+        "| django-sesame / qrauth |"
+    )
+    print("| --- | ---: | ---: | ---: |")
+    for label, mine, peer in steps:
+        ratio = f"{peer / mine:.2f}" if mine and peer else ""
+        print(f"| {label} | {mine:.2f} | {peer:.2f} | {ratio} |")
 
 
 if __name__ == "__main__":
