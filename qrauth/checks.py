@@ -6,16 +6,22 @@ Messages and hints are data, so each can be read (and tested) on its own.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings as django_settings
+from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 from django.http.request import split_domain_port, validate_host
+from django.shortcuts import resolve_url
+from django.urls import NoReverseMatch, Resolver404, resolve
 from django.utils.module_loading import import_string
 
 from .conf import setting_errors
+from .model import Flow
+from .policy import flow_enabled
 
 BACKEND = "qrauth.backends.QRAuthBackend"
 
@@ -175,6 +181,59 @@ def _sealing(**kwargs: Any) -> list[Error]:
     ]
 
 
+W003 = (
+    "{setting} is {value!r}, which is no page of this site: after signing in with a QR "
+    "code ({who}), people would land on a 404.",
+    "Set it to the name or the path of a view that exists, such as "
+    'LOGIN_REDIRECT_URL = "/" with a view at "/".',
+)
+
+# Where each flow sends people once they are signed in, and who they are.
+_LANDINGS = (
+    ("AUTH_QR_CODE_REDIRECT_URL", "/", Flow.HANDOFF, "the phone, hand-off"),
+    ("LOGIN_REDIRECT_URL", "/accounts/profile/", Flow.APPROVE, "the computer, approve"),
+)
+
+
+def _landing_pages(**kwargs: Any) -> list[Warning]:
+    if setting_errors():  # a bad value is E004's to report
+        return []
+    warnings = []
+    for setting, default, flow, who in _LANDINGS:
+        value = getattr(django_settings, setting, default)
+        if flow_enabled(flow.value) and not _is_a_page(value):
+            message = W003[0].format(setting=setting, value=value, who=who)
+            warnings.append(Warning(message, hint=W003[1], id="qrauth.W003"))
+    return warnings
+
+
+def _is_a_page(value: str) -> bool:
+    """Whether ``value`` (a URL name, a path or a URL, as redirect() takes
+    it) leads to a view of this site; a URL of another host is not ours
+    to judge."""
+    try:
+        url = resolve_url(value)
+    except NoReverseMatch:
+        return False
+    parts = urlsplit(str(url))
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return True
+    # Served all the same: APPEND_SLASH completes a path, LocaleMiddleware
+    # prefixes the language under i18n_patterns.
+    candidates = [parts.path, parts.path + "/", f"/{django_settings.LANGUAGE_CODE}{parts.path}"]
+    if not is_language_prefix_patterns_used(django_settings.ROOT_URLCONF)[0]:
+        candidates.pop()
+    return any(_resolves(path) for path in candidates)
+
+
+def _resolves(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
 def _serves(domain: str) -> bool:
     """Whether a request for ``domain`` would pass ALLOWED_HOSTS, as Django checks it."""
     allowed = django_settings.ALLOWED_HOSTS
@@ -193,5 +252,6 @@ for _check in (
     _redis,
     _site_domain,
     _sealing,
+    _landing_pages,
 ):
     register(_check, "qrauth")
