@@ -291,3 +291,18 @@ def test_a_site_can_turn_animation_off(desktop, settings):
     page = desktop.get(reverse("qr_code_page"))
     assert "<canvas" not in page.content.decode()
     assert status(desktop, page.context["auth_code"])["frame"] is None
+
+
+def test_reloading_the_question_within_the_order_life_keeps_continue(desktop, phone, clock):
+    """iOS Safari reloads a tab after an app switch: long after the frame's
+    tolerance, the phone still saw the code fresh (its scan cookie says
+    so), so the question and its Continue button stay."""
+    path = frame_path(desktop, open_qr_page(desktop))
+    assert phone.get(path)["Location"] == reverse("qrauth_continue")
+    clock.now += 120  # the person switched apps; the order still lives
+    for reload in (reverse("qrauth_continue"), path):  # the page, or the scanned link again
+        page = phone.get(reload, follow=True).content.decode()
+        assert "Sign in as alice" in page, reload
+        assert "The code on the screen has changed" not in page
+    assert phone.post(reverse("qrauth_continue"))["Location"] == "/"
+    assert phone.session[SESSION_KEY]

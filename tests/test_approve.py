@@ -229,6 +229,19 @@ def test_a_stale_frame_asks_to_scan_again(computer, bobs_phone, clock):
     assert status(computer, auth_code)["hint"] == "not_scanned"  # nothing recorded
 
 
+def test_the_phone_that_saw_a_frame_fresh_may_open_it_again(computer, bobs_phone, bob, clock):
+    """A browser restoring its tab after an app switch opens the scanned link
+    again, past the frame's tolerance: its own fresh scan vouches for it;
+    the same link is stale to any other browser (a forwarded link)."""
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    assert bobs_phone.get(path)["Location"] == reverse("qrauth_approve_resume")
+    clock.now += 60
+    assert "on another screen?" in bobs_phone.get(path, follow=True).content.decode()
+    forwarded = phone_of(bob, "198.51.100.9").get(path).content.decode()
+    assert "The code on the screen has changed" in forwarded
+
+
 # -- the first answer claims the order ---------------------------------------------
 
 

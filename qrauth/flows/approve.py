@@ -56,7 +56,9 @@ def at_resume(request: HttpRequest) -> Outcome:
 
 
 def _scanned(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Outcome:
-    refused = _refusal(request, token, _read(request, token))
+    # A phone that saw this very frame fresh may open its link again later.
+    vouched = scans.scan_vouched(request, auth_code)
+    refused = _refusal(request, token, _read(request, token, vouched))
     if refused is not None:
         return refused
     if request.method == "GET":

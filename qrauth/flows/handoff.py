@@ -66,8 +66,10 @@ def at_continue(request: HttpRequest) -> Outcome:
 
 
 def _scanned(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Outcome:
-    # Redis only: who the code signs in as is for the page it leads to.
-    order = _look(request, token)
+    # Redis only: who the code signs in as is for the page it leads to. A
+    # phone that saw this very frame fresh may open its link again later
+    # (a browser restoring the tab after an app switch).
+    order = _look(request, token, scans.scan_vouched(request, auth_code))
     if isinstance(order, Outcome):
         return order
     if request.method == "GET":
