@@ -17,6 +17,7 @@ from django.db import DatabaseError
 from django.http.request import split_domain_port, validate_host
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, Resolver404, resolve
+from django.utils import translation
 from django.utils.module_loading import import_string
 
 from .conf import setting_errors
@@ -223,7 +224,9 @@ def _is_a_page(value: str) -> bool:
     candidates = [parts.path, parts.path + "/", f"/{django_settings.LANGUAGE_CODE}{parts.path}"]
     if not is_language_prefix_patterns_used(django_settings.ROOT_URLCONF)[0]:
         candidates.pop()
-    return any(_resolves(path) for path in candidates)
+    # i18n_patterns match the active language's prefix: the default one's.
+    with translation.override(django_settings.LANGUAGE_CODE):
+        return any(_resolves(path) for path in candidates)
 
 
 def _resolves(path: str) -> bool:
