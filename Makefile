@@ -1,14 +1,15 @@
 # django-qrauth: `make demo` serves the example project, `make test` runs the
-# suite, `make test-fast` the quick part of it, `make bench` runs the
-# benchmark (bench/run.py), `make test-all` the whole tox matrix, then
-# `make test` and `make bench`.
+# suite, `make test-fast` the quick part of it, `make docs` builds the
+# documentation into docs/_build/html, `make bench` runs the benchmark
+# (bench/run.py), `make test-all` the whole tox matrix, then `make test` and
+# `make bench`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
 MANAGE = cd example_project && REDIS_URL="$(REDIS_URL)" $(abspath $(BIN))/python manage.py
 
-.PHONY: demo test test-fast lint format bench clean
+.PHONY: demo test test-fast docs lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -20,6 +21,10 @@ $(VENV)/.installed-demo: setup.py | $(BIN)/python
 
 $(VENV)/.installed-test: setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[demo,test]"
+	touch $@
+
+$(VENV)/.installed-docs: setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[docs]"
 	touch $@
 
 $(VENV)/.installed-bench: setup.py | $(BIN)/python
@@ -35,7 +40,15 @@ demo: $(VENV)/.installed-demo
 	$(MANAGE) demo_users
 	cd example_project && REDIS_URL="$(REDIS_URL)" exec $(abspath $(BIN))/python -m demo.serve $(ADDR)
 
+# The documentation (docs/), as HTML into docs/_build/html; a warning fails
+# the build. `make test` builds it too (the test extra has Sphinx and furo).
+SPHINX_BUILD = $(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+docs: $(VENV)/.installed-docs
+	$(SPHINX_BUILD)
+
 test: lint
+	$(SPHINX_BUILD)
 	scripts/ensure-tools chromium=chromium node=nodejs msgfmt=gettext
 	scripts/ensure-axe
 	$(BIN)/pytest
@@ -93,5 +106,5 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .tox build dist *.egg-info example_project/db.sqlite3 example_project/.redis
+	rm -rf $(VENV) .tox build dist *.egg-info docs/_build example_project/db.sqlite3 example_project/.redis
 

