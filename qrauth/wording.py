@@ -2,7 +2,9 @@
 to a sentence, in the spirit of BankID's recommended user messages.
 
 ``state`` is what a program acts on (pending, complete, failed), ``hint``
-says why, and ``message`` is for people.
+says why, ``message`` is for people, and ``tone`` is how a page shows it:
+"success", "failure", "warning" (not over: Redis is away), "info" (a phone
+is at it) or "" (nothing has happened yet).
 """
 
 from __future__ import annotations
@@ -88,6 +90,19 @@ MESSAGES = {
 
 _PHONE_SYSTEMS = ("iOS", "Android")
 
+# Hints of an order that nobody has done anything with yet.
+_QUIET = ("not_scanned", "slow_down")
+
+
+def _tone(state: str, hint: str) -> str:
+    if hint == "unavailable":
+        return "warning"
+    if state == "complete":
+        return "success"
+    if state == "failed":
+        return "failure"
+    return "" if hint in _QUIET else "info"
+
 
 def _device_phrase(device: str) -> str:
     if not device:
@@ -104,7 +119,7 @@ def describe(
     number: str = "",
     address: str = "",
 ) -> dict[str, str]:
-    """``{"state", "hint", "message"}`` for an order of ``flow`` in ``stored_state``."""
+    """``{"state", "hint", "message", "tone"}`` for an order of ``flow`` in ``stored_state``."""
     state, hint = _OUTCOMES.get(stored_state, ("failed", "expired"))
     return outcome(state, hint, device, flow, number, address)
 
@@ -127,4 +142,4 @@ def outcome(
     )
     if message[:1].islower():  # a sentence that starts with the device
         message = message[0].upper() + message[1:]
-    return {"state": state, "hint": hint, "message": message}
+    return {"state": state, "hint": hint, "message": message, "tone": _tone(state, hint)}

@@ -168,9 +168,20 @@ def test_hand_off_pages(browsers, check, alice, live_server):
     desktop.get_by_text("Signed in on a phone").wait_for()
     check(desktop, "handoff-desktop-signed-in")
 
+    phone.go_back()  # to the question it answered
+    phone.get_by_role("heading", name="You are signed in").wait_for()
+    check(phone, "handoff-phone-already-signed-in")
+
     phone.goto(scan_url)  # used up
     assert phone.url == f"{live_server.url}/qr/invalid_code/"
     check(phone, "handoff-phone-invalid-code")
+
+    desktop.goto(f"{live_server.url}/qr/")
+    wait_for_code(desktop)
+    own = desktop.context.new_page()  # the desktop opens its own code
+    own.goto(status(desktop)["frame"])
+    own.get_by_role("heading", name="This code is for your phone").wait_for()
+    check(own, "handoff-own-code")
 
 
 def test_approve_pages(browsers, check, bob, live_server):
@@ -204,7 +215,7 @@ def test_denied_and_taken_pages(browsers, check, bob, alice, live_server):
     phone = browsers(bob, **PHONE)
     phone.goto(scan_url)
     phone.get_by_role("button", name="Deny").click()
-    phone.get_by_text("Denied. Nobody was signed in.").wait_for()
+    phone.get_by_role("heading", name="Denied").wait_for()
     check(phone, "approve-phone-denied")
     desktop.get_by_text("The sign-in was denied on the phone").wait_for()
     check(desktop, "approve-desktop-denied")
@@ -234,7 +245,14 @@ def test_rate_limited_page(browsers, check, alice, live_server, settings):
     desktop.goto(f"{live_server.url}/qr/")
     response = desktop.goto(f"{live_server.url}/qr/")
     assert response.status == 429
+    desktop.locator("[data-qrauth-clock]").get_by_text("You can try again in").wait_for()
     check(desktop, "rate-limited")
+    phone = browsers(**PHONE)
+    phone.goto(f"{live_server.url}/qr/")  # a fresh browser: to the login page, no limit
+    settings.AUTH_QR_CODE_SCAN_FAILURES_PER_IP = (1, 60)
+    phone.goto(f"{live_server.url}/qr/not-a-code/")
+    assert phone.goto(f"{live_server.url}/qr/not-a-code/").status == 429
+    check(phone, "rate-limited-phone")
 
 
 def test_unavailable_page(browsers, check, alice, live_server, own_server):
@@ -275,6 +293,20 @@ def test_desktop_confirmation_pages(browsers, check, alice, live_server, setting
     desktop.get_by_text("Allowed. The phone is signing in").wait_for()
     check(desktop, "confirmation-desktop-allowed")
     phone.wait_for_url(f"{live_server.url}/")
+
+
+def test_the_final_states_of_the_desktops(browsers, check, alice, live_server, settings):
+    """How each QR page ends, as its script shows it: expired (a failure),
+    and a code the server no longer shows."""
+    settings.AUTH_QR_CODE_EXPIRATION_TIME = 3
+    desktop = browsers(alice)
+    desktop.goto(f"{live_server.url}/qr/")
+    desktop.locator("[data-qrauth-tone=failure]").wait_for()
+    check(desktop, "handoff-desktop-expired")
+    signin = browsers()
+    signin.goto(f"{live_server.url}/qr/signin/")
+    signin.locator("[data-qrauth-tone=failure]").wait_for()
+    check(signin, "approve-desktop-expired")
 
 
 def test_show_code_page(browsers, check, alice, live_server):
@@ -418,7 +450,7 @@ def test_a_phone_approves_with_the_keyboard_alone(browsers, scheme, bob, live_se
     desktop = browsers()
     desktop.goto(f"{live_server.url}/qr/signin/")
     wait_for_code(desktop)
-    assert tabs(desktop, scheme, 2) == ["Try again", "Cancel"]
+    assert tabs(desktop, scheme, 2) == ["Get a new code", "Cancel"]
 
     phone = browsers(bob, **PHONE)
     phone.goto(status(desktop)["frame"])

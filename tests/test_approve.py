@@ -107,7 +107,10 @@ def test_the_sign_in_page_shows_a_live_code_for_a_phone_to_approve(computer):
     assert answer["message"] == (
         "Scan the code with the camera of a phone on which you are signed in."
     )
+    assert html.count("Scan") == 1  # the status line; the page's intro does not say it again
+    assert answer["show_code"] is True
     assert urlsplit(answer["frame"]).path.startswith("/qr/approve/")
+    assert "Get a new code" in html and "Try again" not in html  # nothing failed yet
     assert response["X-Frame-Options"] == "DENY"
     assert "no-store" in response["Cache-Control"]
 
@@ -135,7 +138,7 @@ def test_a_phone_approves_and_the_desktop_signs_in_once_as_the_phones_user(
     assert "Sign in to testserver on another screen?" in html
     assert "bob" in html and "Chrome on Windows" in html and "203.0.113.7" in html
     assert "which looks like the same network as this phone" in html
-    assert "0 seconds ago" in html  # the clock stands still here
+    assert "just now" in html and "0 seconds ago" not in html  # the clock stands still here
     assert "If you did not just open this on a screen in front of you, deny." in html
     assert 'value="approve"' in html and 'value="deny"' in html
 
@@ -304,14 +307,15 @@ def test_deny_leaves_the_desktop_signed_out_and_says_so(computer, bobs_phone):
     path = scanned_path(computer, auth_code)
     bobs_phone.get(path, follow=True)
     response = approve(bobs_phone, path, action="deny")
-    assert "Denied. Nobody was signed in." in response.content.decode()
+    assert "<h1>Denied</h1>" in response.content.decode()
+    assert "Nobody was signed in." in response.content.decode()
     answer = status(computer, auth_code)
     assert (answer["state"], answer["hint"]) == ("failed", "denied")
     assert answer["message"].startswith("The sign-in was denied on the phone.")
     page = collect(computer, auth_code, confirm="account")
     assert page.status_code == 200
     assert answer["message"] in page.content.decode()
-    assert "Try again" in page.content.decode()
+    assert "Get a new code" in page.content.decode()
     assert signed_in_as(computer) is None
 
 
@@ -675,3 +679,68 @@ def test_behind_a_trusted_proxy_the_forwarded_addresses_are_shown(bob, settings)
     html = phone.get(path, follow=True).content.decode()
     assert "203.0.113.7" in html
     assert "which looks like the same network as this phone" in html
+
+
+# -- a code a phone has open is no longer shown ------------------------------------------
+
+
+def test_a_code_a_signed_in_phone_has_open_is_no_longer_shown(computer, bobs_phone, clock):
+    """As WhatsApp and BankID do: once a signed-in phone shows the details,
+    the screen shows the number, not the code, so that a second person
+    cannot scan it over the shoulder; the server hands out no frame for it."""
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    Client().get(path, follow=True)  # a prefetcher, or a phone that must sign in first
+    answer = status(computer, auth_code)
+    assert (answer["hint"], answer["show_code"]) == ("scanned", True)
+    assert answer["frame"]
+    bobs_phone.get(path, follow=True)
+    answer = status(computer, auth_code)
+    assert (answer["state"], answer["hint"]) == ("pending", "scanned")
+    assert (answer["show_code"], answer["frame"]) == (False, None)
+    assert answer["number"]
+    picture = reverse("qrauth_signin_picture", args=[auth_code])
+    assert computer.get(picture).status_code == 404
+    page = computer.get(SIGNIN, {"code": auth_code})  # the page reloading without JavaScript
+    html = page.content.decode()
+    assert page.context["looked_at"] is True
+    assert "<canvas" not in html and picture not in html and 'http-equiv="refresh"' in html
+    assert answer["number"] in html
+
+    clock.now += 13  # a photo of a frame from before: stale, as ever
+    other = phone_of(get_user_model().objects.create_user("mallory"))
+    assert "The code on the screen has changed" in other.get(path).content.decode()
+    assert approve(bobs_phone, path, answer["number"]).status_code == 200
+    assert status(computer, auth_code)["hint"] == "approved"
+
+
+def test_the_phones_answer_pages_have_a_way_back_to_the_site(computer, bob, settings):
+    settings.AUTH_QR_CODE_REDIRECT_URL = "/welcome/"
+    pages = {}
+    for action, number in (("approve", None), ("deny", None), ("approve", "00")):
+        browser = Client()
+        auth_code = open_signin(browser)
+        path = scanned_path(browser, auth_code)
+        phone = phone_of(bob)
+        phone.get(path, follow=True)
+        if action == "approve" and number is None:
+            number = number_on_screen(browser, auth_code)
+        pages[(action, number == "00")] = approve(phone, path, number, action).content.decode()
+    approved, denied, wrong = pages.values()
+    assert "<h1>Approved</h1>" in approved
+    assert "The other screen is signing in now; you can put the phone away." in approved
+    assert "Approved." not in approved  # the heading says it once
+    assert "<h1>Denied</h1>" in denied
+    assert "That was not the number on the other screen" in wrong
+    for html in (approved, denied, wrong):
+        assert 'href="/welcome/">Go to the site</a>' in html
+    assert 'data-qrauth-tone="success"' in approved
+    assert 'data-qrauth-tone="failure"' in denied and 'data-qrauth-tone="failure"' in wrong
+
+
+def test_the_number_field_says_what_it_wants(computer, bobs_phone):
+    auth_code = open_signin(computer)
+    html = bobs_phone.get(scanned_path(computer, auth_code), follow=True).content.decode()
+    assert 'pattern="[0-9]{2}"' in html
+    assert 'data-qrauth-invalid="Type the two-digit number shown on the other screen."' in html
+    assert "qrauth/number.js" in html

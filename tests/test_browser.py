@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -152,7 +153,13 @@ def test_a_phone_signs_in_by_scanning_the_desktop_screen(chromium, live_server):
     shoot(phone, "4-phone-signed-in")
     desktop.get_by_text("Signed in on a phone (Safari on iOS).").wait_for()
     assert desktop.locator(".qrauth-code canvas").is_hidden()  # no code left to scan
+    # ... nor the words that went with it; how it ended, and a way on.
+    assert desktop.get_by_text("This code signs your phone in").is_hidden()
+    assert desktop.get_by_text("Anyone who scans it").is_hidden()
+    assert desktop.locator("[data-qrauth-tone=success]").is_visible()
+    assert desktop.get_by_role("link", name="Go to the site").is_visible()
     shoot(desktop, "5-desktop-signed-in")
+    document(desktop, "handoff-desktop-signed-in")
 
     replay = new_context(chromium, **IPHONE).new_page()
     replay.goto(scan_url)
@@ -161,11 +168,14 @@ def test_a_phone_signs_in_by_scanning_the_desktop_screen(chromium, live_server):
     shoot(replay, "6-phone-code-used")
 
     # Back on the phone: the confirmation page is asked for again (no page
-    # of ours may be cached), and its code is used up.
+    # of ours may be cached); its code is used up, and the phone is told it
+    # is signed in (not to sign in with a password).
     back = phone.go_back()
     assert "no-store" in back.headers["cache-control"]
-    assert phone.url == f"{live_server.url}/qr/invalid_code/"
+    assert phone.url == f"{live_server.url}/qr/continue/"
+    assert phone.locator("h1").inner_text() == "You are signed in"
     assert phone.get_by_role("button", name="Continue").count() == 0
+    assert phone.get_by_text("Sign in with your password").count() == 0
     shoot(phone, "7-phone-back")
 
     # Back to the QR page on the desktop: a new code, not the used one; and
@@ -206,13 +216,31 @@ def test_a_desktop_signs_in_by_a_phone_approving_its_screen(chromium, live_serve
     number = desktop.locator("[data-qrauth-number] strong")
     number.wait_for(state="visible")
     desktop.get_by_text("Type the number").wait_for()
+    # The phone has the code open: the screen no longer shows it, so a
+    # second person cannot scan it over the shoulder (as BankID does).
+    assert desktop.locator(".qrauth-code").is_hidden()
+    assert desktop.get_by_text("Your phone shows what is asking").is_hidden()
+    assert desktop.locator("[data-qrauth-countdown]").is_visible()
     shoot(desktop, "3-desktop-number", "approve")
     document(desktop, "approve-desktop-number")
-    phone.get_by_label("Number shown on the other screen").fill(number.inner_text())
+
+    field = phone.get_by_label("Number shown on the other screen")
+    field.fill(number.inner_text())
     document(phone, "approve-phone")
+    # Two digits, asked for in the page's words, not the browser's.
+    field.fill(number.inner_text()[0])
+    phone.get_by_role("button", name="Approve").click()
+    assert field.evaluate("node => node.validationMessage") == (
+        "Type the two-digit number shown on the other screen."
+    )
+    assert phone.url == f"{live_server.url}/qr/approve/"  # nothing sent, nothing denied
+    field.fill(number.inner_text())
     phone.get_by_role("button", name="Approve").click()
     phone.get_by_text("The other screen is signing in now").wait_for()
+    assert phone.locator("h1").inner_text() == "Approved"
+    assert phone.get_by_role("link", name="Go to the site").is_visible()
     shoot(phone, "4-phone-approved", "approve")
+    document(phone, "approve-phone-approved")
 
     # The desktop names the account before it becomes it: one click more.
     continue_as = desktop.get_by_role("button", name="Continue as bob")
@@ -252,14 +280,14 @@ def test_a_desktop_signs_in_by_a_phone_approving_its_screen(chromium, live_serve
 
 
 def test_the_sign_in_page_gets_a_new_code_and_cancels(chromium, live_server):
-    """The approve flow's "Try again" and Cancel (the hand-off page's are in
-    tests/test_page_js.py): each leaves the code before it useless."""
+    """The approve flow's "Get a new code" and Cancel (the hand-off page's
+    are in tests/test_page_js.py): each leaves the code before it useless."""
     bob = get_user_model().objects.create_user("bob", password="unused")
     desktop = new_context(chromium, viewport={"width": 1280, "height": 800}).new_page()
     desktop.goto(f"{live_server.url}/qr/signin/")
     first = read_qr_on_screen(desktop)
     with desktop.expect_navigation():
-        desktop.get_by_role("link", name="Try again").click()
+        desktop.get_by_role("link", name="Get a new code").click()
     second = read_qr_on_screen(desktop)
     assert order_of(second) != order_of(first)
     shoot(desktop, "1-desktop-new-code", "approve-again")
@@ -272,3 +300,91 @@ def test_the_sign_in_page_gets_a_new_code_and_cancels(chromium, live_server):
     phone.goto(second)
     assert phone.url == f"{live_server.url}/qr/invalid_code/"
     shoot(phone, "2-phone-cancelled-code", "approve-again")
+
+
+# -- a code that never came ------------------------------------------------------------
+
+MISSING = ".qrauth-code-missing"
+
+
+@pytest.mark.parametrize("flow", ["handoff", "approve"])
+def test_without_static_files_the_code_box_says_what_is_wrong(chromium, live_server, flow):
+    """No collectstatic, a wrong STATIC_URL: no script, no style. The box
+    where the code goes says so at once, in plain HTML, instead of staying
+    empty under "Scan the code"."""
+    alice = get_user_model().objects.create_user("alice", password="unused")
+    context = (
+        signed_in_context(chromium, alice, live_server.url)
+        if flow == "handoff"
+        else new_context(chromium, viewport={"width": 1280, "height": 800})
+    )
+    context.route("**/static/**", lambda route: route.fulfill(status=404, body="not found"))
+    page = context.new_page()
+    page.goto(f"{live_server.url}{'/qr/' if flow == 'handoff' else '/qr/signin/'}")
+    sentence = page.locator(MISSING)
+    sentence.wait_for(state="visible", timeout=1000)  # at once: no style delays it
+    assert "The code did not load. Reload the page." in sentence.inner_text()
+    assert "collectstatic" in sentence.inner_text() and "STATIC_URL" in sentence.inner_text()
+    assert page.locator(".qrauth-code canvas").is_hidden()
+    shoot(page, "no-static-files", flow)
+    context.close()
+
+
+@pytest.mark.parametrize("flow", ["handoff", "approve"])
+def test_with_the_style_but_not_the_script_the_sentence_waits_then_shows(
+    chromium, live_server, flow
+):
+    """The script failed (blocked, a 404) but qrauth.css loaded: the
+    sentence stays out of sight for its first seconds, then shows."""
+    alice = get_user_model().objects.create_user("alice", password="unused")
+    context = (
+        signed_in_context(chromium, alice, live_server.url)
+        if flow == "handoff"
+        else new_context(chromium, viewport={"width": 1280, "height": 800})
+    )
+    context.route("**/static/qrauth/*.js", lambda route: route.fulfill(status=404, body=""))
+    page = context.new_page()
+    page.goto(f"{live_server.url}{'/qr/' if flow == 'handoff' else '/qr/signin/'}")
+    sentence = page.locator(MISSING)
+    assert sentence.is_hidden()  # in the page, out of sight for now
+    sentence.wait_for(state="visible", timeout=5000)
+    shoot(page, "no-script", flow)
+    context.close()
+
+
+@pytest.mark.parametrize("flow", ["handoff", "approve"])
+def test_a_slow_script_never_shows_the_sentence(chromium, live_server, flow):
+    """A script that takes a second and more to come (a slow network): the
+    box stays quiet until the code is drawn; the sentence is never seen."""
+    alice = get_user_model().objects.create_user("alice", password="unused")
+    context = (
+        signed_in_context(chromium, alice, live_server.url)
+        if flow == "handoff"
+        else new_context(chromium, viewport={"width": 1280, "height": 800})
+    )
+    # Looked at before each frame the browser paints (none before the
+    # style sheet is in: it blocks rendering).
+    context.add_init_script(
+        """window.__missingSeen = false;
+        const look = () => {
+          const sentence = document.querySelector(".qrauth-code-missing");
+          if (sentence && sentence.checkVisibility({ visibilityProperty: true })) {
+            window.__missingSeen = true;
+          }
+          requestAnimationFrame(look);
+        };
+        requestAnimationFrame(look);"""
+    )
+
+    def slowly(route):
+        time.sleep(1.5)  # the browser goes on parsing and painting meanwhile
+        route.continue_()
+
+    context.route("**/static/qrauth/page.js", slowly)
+    page = context.new_page()
+    page.goto(f"{live_server.url}{'/qr/' if flow == 'handoff' else '/qr/signin/'}")
+    read_qr_on_screen(page)
+    page.wait_for_timeout(3500)  # and past the style's delay
+    assert page.locator(MISSING).is_hidden()
+    assert page.evaluate("window.__missingSeen") is False
+    context.close()

@@ -74,3 +74,33 @@ def test_the_recorder_sees_a_violation(chromium, live_server):
     )
     page.wait_for_function("window.__violations.length > 0")
     assert violations(page)[0].startswith("script-src")
+
+
+def test_the_pages_that_end_a_flow_break_no_rule_either(chromium, live_server, settings):
+    """The countdown of the "Too many requests" page, the number field's own
+    message on the phone, and a QR page at its end: scripts and marks of
+    their own, and no inline script or style."""
+    alice = get_user_model().objects.create_user("alice", password="unused")
+    bob = get_user_model().objects.create_user("bob", password="unused")
+    desktop = strict(test_browser.new_context(chromium)).new_page()
+    desktop.goto(f"{live_server.url}/qr/signin/")
+    frame = test_browser.read_qr_on_screen(desktop)
+    phone = strict(
+        test_browser.signed_in_context(chromium, bob, live_server.url, **test_browser.IPHONE)
+    ).new_page()
+    phone.goto(frame)
+    field = phone.get_by_label("Number shown on the other screen")
+    field.fill("1")
+    phone.get_by_role("button", name="Approve").click()
+    assert field.evaluate("node => node.validationMessage").startswith("Type the two-digit")
+    phone.get_by_role("button", name="Deny").click()
+    phone.get_by_role("heading", name="Denied").wait_for()
+    desktop.locator("[data-qrauth-tone=failure]").wait_for()
+
+    settings.AUTH_QR_CODE_ORDERS_PER_SESSION = (1, 60)
+    limited = strict(test_browser.signed_in_context(chromium, alice, live_server.url)).new_page()
+    limited.goto(f"{live_server.url}/qr/")
+    assert limited.goto(f"{live_server.url}/qr/").status == 429
+    limited.locator("[data-qrauth-clock]").get_by_text("You can try again in").wait_for()
+    for page in (desktop, phone, limited):
+        assert violations(page) == []

@@ -534,3 +534,69 @@ def test_a_padded_or_huge_next_never_breaks_the_sign_in(desktop, phone):
     assert response["Location"] == "/account/"  # checked and returned the same, stripped
     path = scan(desktop)
     assert Client().post(path, {"next": "/" + "a" * 5000})["Location"] == "/"
+
+
+# -- edge cases, each with its own sentence ------------------------------------------
+
+
+def test_back_after_signing_in_says_the_phone_is_signed_in(desktop, phone):
+    """Back from the site to the question a phone just answered: the scan
+    cookie went with the sign-in, and the phone is told it is signed in, not
+    to sign in with a password."""
+    path = scan(desktop)
+    assert phone.get(path, follow=True).status_code == 200
+    assert phone.post(CONTINUE, {"action": "continue"})["Location"] == "/"
+    back = phone.get(CONTINUE, follow=True)
+    assert back.status_code == 200
+    assert "qrauth/already_signed_in.html" in [t.name for t in back.templates]
+    html = back.content.decode()
+    assert "You are already signed in on this device as alice." in html
+    assert "Sign in with your password" not in html and "no longer works" not in html
+    assert 'href="/">Go to the site</a>' in html  # AUTH_QR_CODE_REDIRECT_URL
+
+
+def test_back_after_signing_in_counts_no_failed_scan(desktop, phone, sent, settings):
+    settings.AUTH_QR_CODE_SCAN_FAILURES_PER_IP = (1, 60)
+    phone.post(scan(desktop))
+    for _ in range(3):
+        assert phone.get(CONTINUE).status_code == 200
+    assert [name for name, _, _ in sent if name == "rejected"] == []
+
+
+def test_opening_your_own_code_in_the_same_browser_says_so(desktop, phone):
+    """The desktop opens the scan URL of the code it shows (a screenshot's
+    QR opened on the same device, a link copied): it is told the code is for
+    its phone; nothing is recorded or used, and the phone can still use it."""
+    auth_code = open_qr_page(desktop)
+    picture = desktop.get(reverse("auth_qr_code", args=[auth_code]))
+    path = urlsplit(decode_png(picture.content)).path
+    for method in (desktop.get, desktop.head):
+        response = method(path, follow=True)
+        assert response.status_code == 200
+        assert "qrauth/own_code.html" in [t.name for t in response.templates]
+    html = desktop.get(path).content.decode()
+    assert "This code is for your phone" in html
+    assert "You are already signed in here as alice." in html
+    assert "Signed in on another device" not in html
+    order_id = tokens.parse_scan_token(path.strip("/").split("/")[-1]).order_id
+    assert store.peek_order(order_id).state_name == "pending"  # not even "scanned"
+    assert phone.post(path)["Location"] == "/"
+    assert signed_in_as(phone) == "alice"
+
+
+def test_the_invalid_page_tells_a_signed_in_visitor_no_password_story(desktop):
+    response = desktop.get(INVALID)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This code no longer works" in html
+    assert "Sign in with your password" not in html
+    assert 'href="/">Go to the site</a>' in html
+
+
+def test_the_pages_intro_and_its_status_each_say_their_own(desktop):
+    """The intro says what the code does; the status line what to do now,
+    then what happens (it is not the intro again)."""
+    html = desktop.get(reverse("qr_code_page")).content.decode()
+    assert "This code signs your phone in as alice." in html
+    assert "Scan the code with your phone&#x27;s camera." in html  # the status
+    assert html.count("Scan") == 1

@@ -49,3 +49,24 @@ def test_unavailable_is_the_same_for_both_flows():
     assert messages.outcome("failed", "unavailable", flow="approve") == messages.outcome(
         "failed", "unavailable"
     )
+
+
+@pytest.mark.parametrize(
+    ("stored", "tone"),
+    [
+        (store.PENDING, ""),
+        (store.SCANNED, "info"),
+        (store.APPROVED, "success"),
+        (store.CONSUMED, "success"),
+        (store.DENIED, "failure"),
+        (store.WRONG_NUMBER, "failure"),
+        (store.CANCELLED, "failure"),
+        (None, "failure"),
+    ],
+)
+def test_each_state_has_a_tone_for_the_eye(stored, tone):
+    assert messages.describe(stored, "", "approve")["tone"] == tone
+
+
+def test_an_outage_is_a_warning_not_a_failure():
+    assert messages.outcome("failed", "unavailable")["tone"] == "warning"

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 import pytest
 from django.urls import reverse
 
-from qrauth import tokens
+from qrauth import store, tokens
 from qrauth.wording import describe, outcome
 
 from . import test_browser
@@ -380,3 +380,166 @@ def test_a_plain_approve_code_is_redrawn_in_place(chromium, live_server, setting
         assert page.evaluate("window.__samePage") is True  # redrawn, not reloaded
     finally:
         context.close()
+
+
+# -- the time left, the end, a code a phone has open ------------------------------------
+
+# Every text the countdown's live region takes from now on.
+RECORD_SAID = """() => {
+  const region = document.querySelector("[data-qrauth-said]");
+  window.__said = [];
+  new MutationObserver(() => window.__said.push(region.textContent)).observe(region, {
+    childList: true,
+    characterData: true,
+    subtree: true,
+  });
+}"""
+
+
+def with_answer(change):
+    """A route handler: the real server's status, changed by ``change(body)``."""
+
+    def handle(route):
+        response = route.fetch()
+        route.fulfill(response=response, json=change(response.json()))
+
+    return handle
+
+
+def test_the_page_counts_the_code_down_and_says_so_now_and_then(page, live_server):
+    left = [125]
+    page.route(STATUS, with_answer(lambda body: {**body, "expires_in": left[0]}))
+    open_qr(page, live_server)
+    clock = page.locator("[data-qrauth-clock]")
+    assert clock.inner_text() == "Time left: 2:05"
+    assert clock.get_attribute("aria-hidden") == "true"  # the live region speaks for it
+    region = page.locator("[data-qrauth-said]")
+    assert region.get_attribute("aria-live") == "polite"
+    assert region.inner_text() == "Time left: 2 minutes"  # there, before the countdown shows
+    page.evaluate(RECORD_SAID)
+    for _ in range(5):
+        left[0] -= 1
+        advance(page, 1000)
+    assert clock.inner_text() == "Time left: 2:00"
+    while left[0] > 1:
+        left[0] -= 1
+        advance(page, 1000)
+    assert clock.inner_text() == "Time left: 0:01"
+    # Each second on the clock; in words only at a minute, and at 30 s.
+    assert page.evaluate("__said") == ["Time left: 1 minute", "Time left: 30 seconds"]
+
+
+def test_the_countdown_goes_on_while_the_network_is_away(page, live_server):
+    offline = [False]
+    page.route(STATUS, passing_unless(lambda: offline[0], lambda route: route.abort()))
+    open_qr(page, live_server)
+    before = page.locator("[data-qrauth-clock]").inner_text()
+    offline[0] = True
+    advance(page, 10_000)
+    minutes, seconds = before.rsplit(" ", 1)[1].split(":")
+    after = int(minutes) * 60 + int(seconds) - 10
+    assert page.locator("[data-qrauth-clock]").inner_text() == (
+        f"Time left: {after // 60}:{after % 60:02d}"
+    )
+
+
+def test_the_end_shows_how_it_ended_and_the_ways_on(page, live_server):
+    over = [None]
+    page.route(STATUS, passing_unless(lambda: over[0], lambda route: route.fulfill(json=over[0])))
+    open_qr(page, live_server)
+    result = page.locator("[data-qrauth-result]")
+    assert result.get_attribute("data-qrauth-tone") == ""
+    assert page.get_by_text("This code signs your phone in").is_visible()
+    assert page.get_by_role("link", name="Go to the site").is_hidden()
+
+    over[0] = {
+        **describe(store.CONSUMED, "Safari on iOS"),
+        "expires_in": 200,
+        "device": "Safari on iOS",
+        "frame": None,
+        "show_code": False,
+    }
+    advance(page, 1000)
+    assert message(page) == "Signed in on a phone (Safari on iOS)."
+    assert result.get_attribute("data-qrauth-tone") == "success"
+    assert page.locator("[data-qrauth-mark=success]").is_visible()
+    assert page.locator("[data-qrauth-mark=failure]").is_hidden()
+    for gone in ("This code signs your phone in", "Anyone who scans it"):
+        assert page.get_by_text(gone).is_hidden()  # no words for a code that is not there
+    assert page.locator("[data-qrauth-countdown]").is_hidden()
+    assert canvas(page).is_hidden() and page.locator("[data-qrauth-cancel]").is_hidden()
+    home = page.get_by_role("link", name="Go to the site")
+    assert home.is_visible() and "qrauth-primary" in home.get_attribute("class")
+    assert home.get_attribute("href") == "/"
+
+
+def test_a_failure_has_its_own_look(page, live_server):
+    expired = [False]
+    answer = {**describe(None), "expires_in": 0, "device": "", "frame": None}
+    page.route(STATUS, passing_unless(lambda: expired[0], lambda route: route.fulfill(json=answer)))
+    open_qr(page, live_server)
+    expired[0] = True
+    advance(page, 1000)
+    assert page.locator("[data-qrauth-result]").get_attribute("data-qrauth-tone") == "failure"
+    assert page.locator("[data-qrauth-mark=failure]").is_visible()
+    assert page.get_by_role("link", name="Go to the site").is_visible()
+
+
+@pytest.fixture
+def signin_page(chromium, live_server):
+    """A desktop that is not signed in, its clock paused; not yet on a page."""
+    context = test_browser.new_context(chromium, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.clock.install(time=START - 60)
+    page.clock.pause_at(START)
+    page.add_init_script(WATCH_POLLS)
+    yield page
+    context.close()
+
+
+def test_a_code_a_phone_has_open_leaves_the_screen(signin_page, live_server):
+    """The server says show_code false once a signed-in phone has the code
+    open: the page takes the code away, and the words that went with it,
+    and shows the number to type; the time left still counts."""
+    page = signin_page
+    scanned = [False]
+    answer = {
+        **describe(store.SCANNED, "Safari on iOS", "approve", "42"),
+        "expires_in": 250,
+        "device": "Safari on iOS",
+        "number": "42",
+        "frame": None,
+        "show_code": False,
+    }
+    page.route(STATUS, passing_unless(lambda: scanned[0], lambda route: route.fulfill(json=answer)))
+    page.goto(f"{live_server.url}/qr/signin/")
+    settle(page)
+    assert canvas(page).is_visible()
+    scanned[0] = True
+    advance(page, 1000)
+    assert canvas(page).is_hidden() and page.locator(".qrauth-code").is_hidden()
+    assert page.get_by_text("Your phone shows what is asking").is_hidden()
+    assert page.get_by_text("The code works once").is_hidden()
+    assert page.locator("[data-qrauth-number] strong").inner_text() == "42"
+    assert page.locator("[data-qrauth-result]").get_attribute("data-qrauth-tone") == "info"
+    assert page.locator("[data-qrauth-clock]").inner_text() == "Time left: 4:10"
+    assert page.get_by_role("link", name="Get a new code").is_visible()  # the phone walked away
+    assert page.get_by_role("button", name="Cancel").is_visible()
+
+
+def test_the_rate_limited_page_counts_down(page, live_server, settings):
+    settings.AUTH_QR_CODE_ORDERS_PER_SESSION = (1, 60)
+    page.goto(f"{live_server.url}/qr/")
+    response = page.goto(f"{live_server.url}/qr/")
+    assert response.status == 429
+    wait = int(page.locator("[data-qrauth-seconds]").get_attribute("data-qrauth-seconds"))
+    clock = page.locator("[data-qrauth-clock]")
+    assert clock.inner_text() == f"You can try again in {wait // 60}:{wait % 60:02d}."
+    page.evaluate(RECORD_SAID)
+    page.clock.run_for(1000)
+    wait -= 1
+    assert clock.inner_text() == f"You can try again in {wait // 60}:{wait % 60:02d}."
+    page.clock.run_for(wait * 1000)
+    assert clock.inner_text() == "You can try again now."
+    assert page.evaluate("__said")[-1] == "You can try again now."
+    assert page.get_by_role("link", name="Try again").get_attribute("href") == "/qr/"

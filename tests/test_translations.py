@@ -30,6 +30,15 @@ from .helpers import browser_of, decode_png, open_qr_page, scan
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
+
+@pytest.fixture(autouse=True)
+def _default_language_after():
+    """LocaleMiddleware activates each request's language in this thread and
+    leaves it there: the next test must not start out speaking Russian."""
+    yield
+    translation.deactivate()
+
+
 PACKAGE = Path(qrauth.__file__).resolve().parent
 LANGUAGES = ["sv", "ru"]
 WINDOWS_CHROME = (
@@ -234,7 +243,7 @@ def test_the_hand_off_page(desktop, language, settings):
     assert_translated(
         html,
         language,
-        "Scan this code with your phone's camera to sign in there as %(name)s.",
+        "This code signs your phone in as %(name)s.",
         name="alice",
     )
     assert_no_english(html)
@@ -289,12 +298,17 @@ def test_the_approve_sign_in_page(language):
         html,
         language,
         "Sign in with your phone",
-        "Scan this code with the camera of a phone on which you are signed in to this site, "
-        "check what the phone shows, and approve. This screen then signs in as you.",
+        "Your phone shows what is asking to sign in; check it, and approve there. This screen "
+        "then signs in as you, with no password typed here.",
         "QR code to scan with a phone on which you are signed in",
         "Approved on the phone? Continue to sign in here.",
-        "Try again",
+        "Get a new code",
         "Cancel",
+        "Sign in with your password",
+        "Time left: {time}",  # data-qrauth-countdown
+        "The code did not load. Reload the page. If it still does not appear, this site's "
+        "static files are not being served: its administrators need to run collectstatic and "
+        "check STATIC_URL.",
     )
     with translation.override(language):
         lifetime = ngettext("%(n)d minute", "%(n)d minutes", 5) % {"n": 5}
@@ -442,3 +456,43 @@ def test_the_catalogs_hold_every_string_of_the_code(tmp_path, monkeypatch):
         committed = catalog_of(read_po(po_path(language)))
         fresh.pop(""), committed.pop("")  # the headers: dates
         assert fresh == committed, f"{language}: run makemessages and translate the changes"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_phones_answer_and_the_pages_that_end_a_flow(bob, desktop, phone, language, settings):
+    computer = Client(HTTP_USER_AGENT=WINDOWS_CHROME)
+    auth_code = computer.get(reverse("qrauth_signin")).context["auth_code"]
+    path = urlsplit(decode_png(render_png(status_of(computer, auth_code)["frame"]))).path
+    bobs_phone = speaking(Client(HTTP_USER_AGENT=IPHONE_SAFARI), language)
+    bobs_phone.force_login(bob)
+    details = bobs_phone.get(path, follow=True).content.decode()
+    assert_translated(details, language, "just now")
+    assert_translated(details, language, "Type the two-digit number shown on the other screen.")
+    denied = bobs_phone.post(path, {"action": "deny"}).content.decode()
+    assert_translated(denied, language, "Denied", "Nobody was signed in.", "Go to the site")
+    assert_no_english(denied)
+
+    speaking(desktop, language)
+    handoff = scan_path(desktop, open_qr_page(desktop))
+    own = desktop.get(handoff).content.decode()
+    assert_translated(own, language, "This code is for your phone")
+    assert_no_english(own)
+    speaking(phone, language).get(handoff, follow=True)
+    phone.post(reverse("qrauth_continue"), {"action": "continue"})
+    back = phone.get(reverse("qrauth_continue")).content.decode()
+    assert_translated(back, language, "You are signed in")
+    assert_no_english(back)
+
+    settings.AUTH_QR_CODE_ORDERS_PER_SESSION = (1, 60)  # one was shown above
+    limited = desktop.get(reverse("qr_code_page"))
+    assert limited.status_code == 429
+    html = limited.content.decode()
+    assert_translated(
+        html,
+        language,
+        "There were too many sign-in codes asked for, or tried, in a short time.",
+        "You can try again in {time}.",
+        "You can try again now.",
+        "Try again",
+    )
+    assert_no_english(html)

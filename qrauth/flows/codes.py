@@ -15,7 +15,7 @@ from .. import clock, issuers, store, tokens
 from ..conf import settings
 from ..model import Flow, State
 
-__all__ = ["CodeStatus", "cancel", "number_on_screen", "picture_token", "status"]
+__all__ = ["CodeStatus", "cancel", "looked_at", "number_on_screen", "picture_token", "status"]
 
 
 def picture_token(request: HttpRequest, flow: Flow, auth_code: str, user_id: object = "") -> str:
@@ -24,14 +24,27 @@ def picture_token(request: HttpRequest, flow: Flow, auth_code: str, user_id: obj
     once the image was fetched; an approve order's is the frame of now,
     stale in AUTH_QR_CODE_FRAME_TOLERANCE seconds: the browser asking to be
     signed in may be an attacker's, and a code it could send a victim must
-    go stale before the victim acts on it."""
+    go stale before the victim acts on it. None (404) once a signed-in phone
+    has the approve code open (``looked_at``)."""
     bound = issuers.owned_order(request, flow, auth_code)
     created = None if bound is None else store.picture_created(auth_code, bound[1], user_id)
     if created is None:
         raise Http404("no such QR code")
     if flow == Flow.HANDOFF:
         return tokens.scan_token(auth_code)
+    order = store.peek_order(auth_code)
+    if order is not None and looked_at(order.state, order.viewer):
+        raise Http404("the code is no longer shown")
     return tokens.frame_token(auth_code, max(clock.now() - created, 0))
+
+
+def looked_at(state: State | None, viewer: str) -> bool:
+    """Whether a signed-in phone has this approve code open. From then on the
+    screen no longer shows it (as WhatsApp and BankID do): a second person
+    cannot scan it over the shoulder. The store never moves a scanned order
+    back to pending; a phone that walks away leaves the screen its "Get a
+    new code"."""
+    return state == State.SCANNED and bool(viewer)
 
 
 def number_on_screen(order_id: str, state: State | None, matching: str, viewer: str) -> str:
@@ -47,7 +60,8 @@ def number_on_screen(order_id: str, state: State | None, matching: str, viewer: 
 class CodeStatus:
     """What the issuing browser's screen shows of its order. ``state`` None:
     gone (expired). ``frame``: the token of the animated frame of now,
-    while the code may still be scanned and the page animates."""
+    while the code may still be scanned and the page animates; never once
+    ``looked_at`` (a signed-in phone has the approve code open)."""
 
     flow: Flow
     state: State | None
@@ -56,6 +70,7 @@ class CodeStatus:
     number: str = ""
     address: str = ""
     frame: str | None = None
+    looked_at: bool = False
 
 
 def _bound(request: HttpRequest, auth_code: str) -> tuple[Flow, str, str]:
@@ -85,8 +100,9 @@ def order_status(flow: Flow, order_id: str, binding_digest: str) -> CodeStatus:
     # The number is for the eyes of whoever stands at this screen, once a
     # phone scanned: the phone must type it (approve, number matching).
     number = number_on_screen(order_id, found.state, found.number, found.viewer)
+    hidden = looked_at(found.state, found.viewer)
     frame = None
-    if found.state in State.OPEN and settings.ANIMATED:
+    if found.state in State.OPEN and settings.ANIMATED and not hidden:
         frame = tokens.frame_token(order_id, max(clock.now() - found.created, 0))
     return CodeStatus(
         flow=flow,
@@ -96,6 +112,7 @@ def order_status(flow: Flow, order_id: str, binding_digest: str) -> CodeStatus:
         number=number,
         address=found.address if found.state == State.ASKING_DESKTOP else "",
         frame=frame,
+        looked_at=hidden,
     )
 
 

@@ -12,7 +12,7 @@ import logging
 
 from django.http import HttpRequest
 
-from .. import scans, sessions, signals, store, tokens
+from .. import issuers, scans, sessions, signals, store, tokens
 from ..backends import check_order_user
 from ..conf import settings
 from ..model import Flow, Order
@@ -54,15 +54,30 @@ def show_code(request: HttpRequest) -> Outcome:
 
 def at_scan_url(request: HttpRequest, auth_code: str) -> Outcome:
     """The scan URL: GET and HEAD look ("to_continue"; a GET keeps the scan
-    in the scan cookie); POST answers (see ``_answer``)."""
-    return common.at_scan_url(request, FLOW, auth_code, _scanned, _answer)
+    in the scan cookie; "own_code" in the browser showing it); POST answers
+    (see ``_answer``)."""
+    return common.at_scan_url(request, FLOW, auth_code, _look_unless_own, _answer)
 
 
 def at_continue(request: HttpRequest) -> Outcome:
     """The phone's question for the code it scanned last (the scan cookie):
     "question" (``account``, ``signed_in_as``: the other account this
-    browser is signed in as, if any); POST answers."""
+    browser is signed in as, if any); POST answers. "already_signed_in"
+    for a signed-in browser with no scan to answer: Back to this page after
+    it signed in (the scan cookie went with the sign-in)."""
+    if request.user.is_authenticated and scans.remembered_scan(request) is None:
+        return Outcome("already_signed_in", {"account": request.user})
     return common.at_last_scan(request, FLOW, _question, _answer)
+
+
+def _look_unless_own(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Outcome:
+    """The browser that shows this code opened it itself (a screenshot's
+    code opened on the same phone, a copied link): it is signed in as the
+    code's user already, so nothing is recorded and the code stays for the
+    phone it is meant for: "own_code"."""
+    if issuers.owned_order(request, FLOW, token.order_id) is not None:
+        return Outcome("own_code", {"account": request.user})
+    return _scanned(request, token, auth_code)
 
 
 def _scanned(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Outcome:

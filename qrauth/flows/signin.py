@@ -20,7 +20,7 @@ from ..backends import check_order_user
 from ..conf import settings
 from ..devices import client_ip
 from ..model import Collected, Flow, State
-from .codes import CodeStatus, number_on_screen, order_status
+from .codes import CodeStatus, looked_at, number_on_screen, order_status
 from .common import Outcome, announce_issued, authenticate_order, device, log_in, start_order
 
 __all__ = ["collect", "show_code"]
@@ -80,7 +80,8 @@ def collect(request: HttpRequest, auth_code: str) -> Outcome:
     order = collected.order
     if not collected.signed_in:  # not approved (yet): say where it stands
         number = number_on_screen(auth_code, order.state, order.number, order.viewer)
-        return _status(CodeStatus(FLOW, order.state, order.device, number=number))
+        hidden = looked_at(order.state, order.viewer)
+        return _status(CodeStatus(FLOW, order.state, order.device, number=number, looked_at=hidden))
     if not confirmed:
         user, reason = check_order_user(order, request)
         if reason is None:

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from .. import clock
 from ..devices import client_ip, device_label, same_network
@@ -62,36 +62,70 @@ def _details(request: HttpRequest, outcome: Outcome) -> HttpResponse:
         "requester": device_label(order.requester),
         "requester_ip": order.requester_ip,
         "same_network": same_network(order.requester_ip, client_ip(request)),
-        "age": ngettext("%(n)d second ago", "%(n)d seconds ago", age) % {"n": age},
+        "age": _age(age),
         "number_matching": bool(order.number),
     }
     return render(request, "qrauth/approve.html", context)
 
 
+def _age(seconds: int) -> str:
+    if seconds < 1:
+        return _("just now")
+    return ngettext("%(n)d second ago", "%(n)d seconds ago", seconds) % {"n": seconds}
+
+
+def _answered(message: str, tone: str, heading: str = "", **context) -> dict:
+    """What approve_done.html shows: a ``heading`` (else "Sign-in request"),
+    the ``message`` in its ``tone``, and the site to go on to."""
+    home = responses.home_url()
+    return {"message": message, "tone": tone, "heading": heading, "home_url": home, **context}
+
+
 def _taken(request: HttpRequest, outcome: Outcome) -> HttpResponse:
     message = _("This sign-in was already handled on another device. Nothing was changed.")
-    return render(request, "qrauth/approve_done.html", {"message": message}, status=409)
+    context = _answered(message, "info")
+    return render(request, "qrauth/approve_done.html", context, status=409)
 
 
+# The stored state -> (heading, tone, message). The heading says what
+# became of the answer; the message what it means, without saying it twice.
 _DONE = {
-    State.APPROVED: _("Approved. The other screen is signing in now; you can put the phone away."),
-    State.CONSUMED: _("Approved. The other screen is signed in."),
-    State.DENIED: _("Denied. Nobody was signed in."),
-    State.REFUSED: _(
-        "Approved, but the other screen could not be signed in: this account cannot sign in "
-        "there with a phone."
+    State.APPROVED: (
+        gettext_lazy("Approved"),
+        "success",
+        gettext_lazy("The other screen is signing in now; you can put the phone away."),
     ),
-    State.WRONG_NUMBER: _(
-        "That was not the number on the other screen, so the sign-in was stopped and nobody "
-        "was signed in. If you did not just open this on a screen in front of you, someone may "
-        "be trying to get into your account."
+    State.CONSUMED: (
+        gettext_lazy("Approved"),
+        "success",
+        gettext_lazy("The other screen is signed in."),
+    ),
+    State.DENIED: (gettext_lazy("Denied"), "failure", gettext_lazy("Nobody was signed in.")),
+    State.REFUSED: (
+        gettext_lazy("Not signed in"),
+        "failure",
+        gettext_lazy(
+            "Approved, but the other screen could not be signed in: this account cannot sign "
+            "in there with a phone."
+        ),
+    ),
+    State.WRONG_NUMBER: (
+        gettext_lazy("Sign-in stopped"),
+        "failure",
+        gettext_lazy(
+            "That was not the number on the other screen, so the sign-in was stopped and "
+            "nobody was signed in. If you did not just open this on a screen in front of you, "
+            "someone may be trying to get into your account."
+        ),
     ),
 }
 
 
 def _done(request: HttpRequest, outcome: Outcome) -> HttpResponse:
-    message = _DONE.get(outcome.state, _("This sign-in request is closed."))
-    context = {"message": message, "approved": outcome.state in (State.APPROVED, State.CONSUMED)}
+    closed = ("", "info", _("This sign-in request is closed."))
+    heading, tone, message = _DONE.get(outcome.state, closed)
+    approved = outcome.state in (State.APPROVED, State.CONSUMED)
+    context = _answered(message, tone, heading, approved=approved)
     return render(request, "qrauth/approve_done.html", context)
 
 
@@ -99,7 +133,7 @@ def _step_up_first(request: HttpRequest, outcome: Outcome) -> HttpResponse:
     """A POST from a phone whose last authentication is too old: refused."""
     message = _("Confirm your password on this phone first, then answer again.")
     resume = reverse("qrauth_approve_resume")
-    context = {"message": message, "step_up_url": responses.step_up_url(resume)}
+    context = _answered(message, "warning", step_up_url=responses.step_up_url(resume))
     return render(request, "qrauth/approve_done.html", context, status=403)
 
 
@@ -110,7 +144,7 @@ _ANSWERS = {
     "done": _done,
     "taken": _taken,
     "sign_in_first": _sign_in_first,
-    "not_allowed": lambda request, outcome: render(request, "qrauth/not_allowed.html", status=403),
+    "not_allowed": lambda request, outcome: responses.not_allowed(request),
     "step_up": lambda request, outcome: responses.redirect_to_step_up(request),
     "step_up_first": _step_up_first,
     "bad_action": lambda request, outcome: HttpResponseBadRequest("action must be approve or deny"),

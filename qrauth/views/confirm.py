@@ -38,6 +38,7 @@ def _phone_status(state: State | None) -> dict[str, str]:
 def wait_page(request: HttpRequest, waiting: Outcome) -> HttpResponse:
     # The order id, not the token: the claim in this session is what counts.
     context = {**_phone_status(waiting.state), "auth_code": waiting.order_id}
+    context["home_url"] = responses.home_url()
     return render(request, "qrauth/handoff_wait.html", context)
 
 
@@ -70,9 +71,12 @@ def handoff_decide(request: HttpRequest, auth_code: str) -> HttpResponse:
         message = _("Confirm your password first, then show a new code.")
         context = {
             "message": message,
+            "tone": "warning",
             "step_up_url": responses.step_up_url(reverse("qr_code_page")),
+            "home_url": responses.home_url(),
         }
         return render(request, "qrauth/handoff_decided.html", context, status=403)
     words = {"allowed": ("pending", "allowed"), "denied": ("failed", "denied")}
     status = outcome(*words.get(decided.kind, ("failed", "expired")))
-    return render(request, "qrauth/handoff_decided.html", status)
+    context = {**status, "home_url": responses.home_url()}
+    return render(request, "qrauth/handoff_decided.html", context)

@@ -57,7 +57,7 @@ def qr_code_page(request: HttpRequest) -> HttpResponse:
         return render(request, "qrauth/show_code.html")
     shown = handoff.show_code(request)
     if shown.kind == "not_allowed":
-        return render(request, "qrauth/not_allowed.html", status=403)
+        return responses.not_allowed(request)
     if shown.kind == "step_up":
         return responses.redirect_to_step_up(request)
     context = responses.code_page_context(shown.order_id, FLOW)
@@ -116,6 +116,22 @@ def _signed_in(request: HttpRequest, outcome: Outcome) -> HttpResponse:
     return responses.redirect_after(request, settings.REDIRECT_URL)
 
 
+def _about_account(template: str):
+    """A page that names the account this browser is signed in as, and
+    offers the site: "already_signed_in" (Back to the question after this
+    phone signed in), "own_code" (the browser showing the code opened it)."""
+
+    def answer(request: HttpRequest, outcome: Outcome) -> HttpResponse:
+        context = {
+            "account": outcome.account,
+            "account_name": responses.display_name(outcome.account),
+            "home_url": responses.home_url(),
+        }
+        return render(request, template, context)
+
+    return answer
+
+
 def _declined(request: HttpRequest, outcome: Outcome) -> HttpResponse:
     if outcome.kind == "declined":
         told = _("Nobody was signed in, and the code no longer works.")
@@ -133,11 +149,17 @@ _ANSWERS = {
     "declined": _declined,
     "not_declined": _declined,
     "waiting": lambda request, outcome: wait_page(request, outcome),
+    "already_signed_in": _about_account("qrauth/already_signed_in.html"),
+    "own_code": _about_account("qrauth/own_code.html"),
 }
 
 
 @qrauth_view(login=False)
 def invalid_code(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "qrauth/invalid_code.html", {"login_url": resolve_url(django_settings.LOGIN_URL)}
-    )
+    # A visitor who is signed in is sent on to the site, not to a password.
+    context = {
+        "login_url": resolve_url(django_settings.LOGIN_URL),
+        "signed_in": request.user.is_authenticated,
+        "home_url": responses.home_url(),
+    }
+    return render(request, "qrauth/invalid_code.html", context)

@@ -1,11 +1,16 @@
 """Answers more than one view gives: a code that does not work, Redis away,
-a rate limit, where to go next, and what a page showing a code needs."""
+a rate limit, where to go next, and what a page showing a code needs.
+
+Every page that ends a flow offers a way on (the ``home_url`` of
+AUTH_QR_CODE_REDIRECT_URL, the login page, a new code, or trying again).
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
@@ -21,9 +26,12 @@ __all__ = [
     "code_page_context",
     "display_name",
     "duration",
+    "home_url",
     "invalid",
     "limited_json",
     "limited_page",
+    "login_url",
+    "not_allowed",
     "redirect_after",
     "redirect_to_step_up",
     "safe_next",
@@ -34,8 +42,30 @@ __all__ = [
 ]
 
 
+def home_url() -> str:
+    """Where a page that ends a flow sends people on: AUTH_QR_CODE_REDIRECT_URL."""
+    return resolve_url(settings.REDIRECT_URL)
+
+
+def login_url() -> str:
+    return resolve_url(django_settings.LOGIN_URL)
+
+
+def _ways_on(request: HttpRequest) -> dict[str, Any]:
+    """The links of a page that stopped a request: the same page again (a
+    GET only: a link must not send a form again), and the site, or for a
+    visitor who is not signed in, the login page."""
+    user = getattr(request, "user", None)
+    return {
+        "retry_url": request.get_full_path() if request.method == "GET" else "",
+        "home_url": home_url(),
+        "signed_in": bool(user and user.is_authenticated),
+        "login_url": login_url(),
+    }
+
+
 def unavailable_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "qrauth/unavailable.html", status=503)
+    return render(request, "qrauth/unavailable.html", _ways_on(request), status=503)
 
 
 def unavailable_json(request: HttpRequest) -> HttpResponse:
@@ -43,7 +73,7 @@ def unavailable_json(request: HttpRequest) -> HttpResponse:
 
 
 def limited_page(request: HttpRequest, retry_after: int) -> HttpResponse:
-    context = {"wait": duration(retry_after)}
+    context = {**_ways_on(request), "wait": duration(retry_after), "retry_after": retry_after}
     return render(request, "qrauth/rate_limited.html", context, status=429)
 
 
@@ -61,7 +91,12 @@ def invalid(request: HttpRequest) -> HttpResponse:
 
 def stale(request: HttpRequest) -> HttpResponse:
     """An animated frame that is no longer on the screen."""
-    return render(request, "qrauth/stale_code.html")
+    return render(request, "qrauth/stale_code.html", {"home_url": home_url()})
+
+
+def not_allowed(request: HttpRequest) -> HttpResponse:
+    """The site's policy keeps this account from signing in with a code."""
+    return render(request, "qrauth/not_allowed.html", {"home_url": home_url()}, status=403)
 
 
 # Longer than any sensible page address; also under the length Django's
@@ -130,4 +165,5 @@ def code_page_context(order_id: str, flow: Flow | None = None) -> dict[str, Any]
         "lifetime": duration(lifetime),
         "expires_at": timezone.now() + timedelta(seconds=lifetime),
         "animated": settings.ANIMATED,
+        "home_url": home_url(),
     }

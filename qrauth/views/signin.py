@@ -53,14 +53,23 @@ def _refresh(order_id: str, next_url: str) -> dict:
 
 def _status_page(request: HttpRequest, order_id: str, status: steps.CodeStatus) -> HttpResponse:
     words = describe(status.state, status.device, FLOW.value, status.number)
-    return _page(request, order_id, words, status.number)
+    return _page(request, order_id, words, status.number, looked_at=status.looked_at)
 
 
 def _page(
-    request: HttpRequest, order_id: str, status: dict, number: str = "", http_status: int = 200
+    request: HttpRequest,
+    order_id: str,
+    status: dict,
+    number: str = "",
+    http_status: int = 200,
+    looked_at: bool = False,
 ) -> HttpResponse:
+    """``looked_at``: a signed-in phone has the code open, and the page no
+    longer shows it (it keeps reloading without JavaScript, to follow)."""
     context = {**responses.code_page_context(order_id), **status, "number": number}
     context["next"] = responses.safe_next(request, "")
+    context["looked_at"] = looked_at
+    context["login_url"] = responses.login_url()
     if status["state"] == "pending":
         context.update(_refresh(order_id, context["next"]))
     else:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from ..conf import settings
 from ..flows import codes
 from ..links import scan_url
-from ..model import Flow
+from ..model import Flow, State
 from ..wording import describe
 from .decorators import qrauth_view
 
@@ -29,11 +29,20 @@ SCAN_VIEWS = {Flow.HANDOFF: "qr_code_login", Flow.APPROVE: "qrauth_approve"}
 
 
 def status_payload(request: HttpRequest, status: codes.CodeStatus) -> dict[str, Any]:
-    """``{state, hint, message, expires_in, device, number, frame}``."""
+    """``{state, hint, message, tone, expires_in, device, number, frame,
+    show_code}``; ``show_code``: whether the page shows the code now (not
+    once it is over, nor once a signed-in phone has an approve code open)."""
     flow = status.flow.value
     if status.state is None:
         gone = describe(None, flow=flow)
-        return {**gone, "expires_in": 0, "device": "", "number": None, "frame": None}
+        return {
+            **gone,
+            "expires_in": 0,
+            "device": "",
+            "number": None,
+            "frame": None,
+            "show_code": False,
+        }
     frame = status.frame and scan_url(request, status.frame, SCAN_VIEWS[status.flow])
     return {
         **describe(status.state, status.device, flow, status.number, status.address),
@@ -41,6 +50,7 @@ def status_payload(request: HttpRequest, status: codes.CodeStatus) -> dict[str, 
         "device": status.device,
         "number": status.number or None,
         "frame": frame or None,
+        "show_code": status.state in State.OPEN and not status.looked_at,
     }
 
 

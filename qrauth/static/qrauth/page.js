@@ -1,7 +1,13 @@
-/* qrauth: keeps a QR page alive (page.html, signin.html). Once a second it
- * asks the server for the order's status and the current frame, draws the
- * frame, and says what is happening. On a sign-in page, once a phone
- * approved, it sends the page's Continue form, which signs this browser in.
+/* qrauth: keeps a QR page alive (page.html, signin.html, and the phone's
+ * handoff_wait.html). Once a second it asks the server for the order's
+ * status and the current frame, draws the frame, counts down the time left
+ * (countdown.js), and says what is happening, in a tone the eye can tell
+ * (data-qrauth-tone: success, failure, warning, info). The code goes away
+ * once the server stops showing it (show_code: over, or open on a signed-in
+ * phone), and with it what goes with it (data-qrauth-with-code); once the
+ * order is over, the ways on appear (data-qrauth-when-over). On a sign-in
+ * page, once a phone approved, it sends the page's Continue form, which
+ * signs this browser in.
  * No framework, no inline script (works under a strict CSP). */
 (function () {
   "use strict";
@@ -9,18 +15,26 @@
   var box = document.querySelector("[data-qrauth-status]");
   if (!box) return;
   var canvas = box.querySelector("canvas");
+  var missing = box.querySelector("[data-qrauth-missing]");
   var messageEl = document.querySelector("[data-qrauth-message]");
+  var result = document.querySelector("[data-qrauth-result]");
   var newCode = document.querySelector("[data-qrauth-new]");
   var cancelForm = document.querySelector("[data-qrauth-cancel]");
   var collectForm = document.querySelector("[data-qrauth-collect]");
   var numberEl = document.querySelector("[data-qrauth-number]");
   var askForm = document.querySelector("[data-qrauth-ask]");
+  var countdownEl = document.querySelector("[data-qrauth-countdown]");
+  var countdown = countdownEl && window.QRAuthCountdown && window.QRAuthCountdown(countdownEl);
   // A plain image that is a frame (approve, not animated): redrawn in place,
   // where a page without this script reloads itself (<noscript> meta refresh).
   var plainFrame = box.querySelector("img[data-qrauth-refresh]");
   var pictureTimer = null;
   // With this script running, Continue is sent for the person.
   if (collectForm) collectForm.hidden = true;
+  // From here on this script draws the code and says what happens: the
+  // sentence for a code that never came (static files not served) is not
+  // needed, unless the encoder that draws it is missing.
+  if (missing && (plainFrame || window.QRAuthEncoder)) missing.hidden = true;
 
   var PERIOD = 1000; // a new frame every second, as BankID does
   var MAX_BACKOFF = 30000;
@@ -30,21 +44,47 @@
   var finished = false;
   var failures = 0; // polls in a row that got no answer
 
+  function each(selector, action) {
+    Array.prototype.forEach.call(document.querySelectorAll(selector), action);
+  }
+
   function say(message) {
     if (messageEl && message && messageEl.textContent !== message) {
       messageEl.textContent = message; // an aria-live region: read out
     }
   }
 
+  function setTone(tone) {
+    if (!result) return;
+    result.setAttribute("data-qrauth-tone", tone || "");
+    Array.prototype.forEach.call(result.querySelectorAll("[data-qrauth-mark]"), function (mark) {
+      mark.hidden = mark.getAttribute("data-qrauth-mark") !== tone;
+    });
+  }
+
+  // The code, and what goes with it (the sentence asking to scan it, the
+  // note on who may), shown or not: a code the server no longer shows is
+  // not left on the screen for a second person to scan.
+  function showCode(shown) {
+    box.hidden = !shown;
+    each("[data-qrauth-with-code]", function (element) {
+      element.hidden = !shown;
+    });
+    if (!shown) clearInterval(pictureTimer);
+  }
+
   function show(status) {
     say(status.message);
+    setTone(status.tone);
+    if (countdown && status.expires_in > 0) countdown.set(status.expires_in);
     if (status.hint === "unavailable") {
       // Redis is away for now, the order may well live on: keep asking,
       // less often, but hide the frame, which goes stale in seconds.
       if (canvas) canvas.hidden = true;
       return;
     }
-    if (canvas && status.frame && window.QRAuthEncoder) {
+    if (status.show_code === false) showCode(false);
+    else if (canvas && status.frame && window.QRAuthEncoder) {
       window.QRAuthEncoder.draw(canvas, status.frame);
       canvas.hidden = false;
     }
@@ -66,12 +106,17 @@
     plainFrame.setAttribute("src", url + "?t=" + Date.now());
   }
 
+  // The order is over: no code, no countdown, no Cancel; the ways on.
   function finish(status) {
     finished = true;
-    clearInterval(pictureTimer);
-    if (plainFrame) plainFrame.hidden = true;
-    if (canvas) canvas.hidden = true;
+    showCode(false);
+    if (countdown) countdown.stop();
     if (cancelForm) cancelForm.hidden = true;
+    if (askForm) askForm.hidden = true;
+    each("[data-qrauth-when-over]", function (element) {
+      element.hidden = false;
+      if (status.state === "complete") element.classList.add("qrauth-primary");
+    });
     if (newCode && status.state === "failed") newCode.classList.add("qrauth-primary");
   }
 
@@ -101,6 +146,7 @@
           // This browser no longer holds the order: a newer code was
           // opened in another tab, or the session ended.
           say(messageEl && messageEl.getAttribute("data-qrauth-gone"));
+          setTone("failure");
           finish({ state: "failed" });
           return null;
         }
@@ -130,7 +176,10 @@
         // answers instead of it (a proxy's error page).
         delay = backOff(0);
         failures += 1;
-        if (failures >= 2) say(messageEl && messageEl.getAttribute("data-qrauth-offline"));
+        if (failures >= 2) {
+          say(messageEl && messageEl.getAttribute("data-qrauth-offline"));
+          setTone("warning");
+        }
       })
       .then(function () {
         inFlight = false;
