@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 from django.http.request import split_domain_port, validate_host
 from django.shortcuts import resolve_url
-from django.urls import NoReverseMatch, Resolver404, resolve
+from django.urls import NoReverseMatch, Resolver404, get_script_prefix, resolve
 from django.utils import translation
 from django.utils.module_loading import import_string
 
@@ -191,10 +191,12 @@ W003 = (
     'LOGIN_REDIRECT_URL = "/" with a view at "/".',
 )
 
-# Where each flow sends people once they are signed in, and who they are.
+# Where people land once signed in: (setting, Django's default, the flows
+# that send people there, who lands). AUTH_QR_CODE_REDIRECT_URL is also the
+# "Go to the site" of every page that ends a flow, approve's included.
 _LANDINGS = (
-    ("AUTH_QR_CODE_REDIRECT_URL", "/", Flow.HANDOFF, "the phone, hand-off"),
-    ("LOGIN_REDIRECT_URL", "/accounts/profile/", Flow.APPROVE, "the computer, approve"),
+    ("AUTH_QR_CODE_REDIRECT_URL", "/", (Flow.HANDOFF, Flow.APPROVE), "the phone, hand-off"),
+    ("LOGIN_REDIRECT_URL", "/accounts/profile/", (Flow.APPROVE,), "the computer, approve"),
 )
 
 
@@ -202,9 +204,10 @@ def _landing_pages(**kwargs: Any) -> list[Warning]:
     if setting_errors():  # a bad value is E004's to report
         return []
     warnings = []
-    for setting, default, flow, who in _LANDINGS:
+    for setting, default, flows, who in _LANDINGS:
         value = getattr(django_settings, setting, default)
-        if flow_enabled(flow.value) and not _is_a_page(value):
+        used = any(flow_enabled(flow.value) for flow in flows)
+        if used and not _is_a_page(value):
             message = W003[0].format(setting=setting, value=value, who=who)
             warnings.append(Warning(message, hint=W003[1], id="qrauth.W003"))
     return warnings
@@ -213,22 +216,33 @@ def _landing_pages(**kwargs: Any) -> list[Warning]:
 def _is_a_page(value: str) -> bool:
     """Whether ``value`` (a URL name, a path or a URL, as redirect() takes
     it) leads to a view of this site; a URL of another host is not ours
-    to judge."""
-    try:
-        url = resolve_url(value)
-    except NoReverseMatch:
-        return False
-    parts = urlsplit(str(url))
-    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
-        return True
-    # Served all the same: APPEND_SLASH completes a path, LocaleMiddleware
-    # prefixes the language under i18n_patterns.
-    candidates = [parts.path, parts.path + "/", f"/{django_settings.LANGUAGE_CODE}{parts.path}"]
-    if not is_language_prefix_patterns_used(django_settings.ROOT_URLCONF)[0]:
-        candidates.pop()
-    # i18n_patterns match the active language's prefix: the default one's.
+    to judge. URL names and i18n_patterns as in the default language."""
     with translation.override(django_settings.LANGUAGE_CODE):
-        return any(_resolves(path) for path in candidates)
+        try:
+            url = resolve_url(value)
+        except NoReverseMatch:
+            return False
+        parts = urlsplit(str(url))
+        if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+            return True
+        return any(_resolves(path) for path in _served_as(parts.path))
+
+
+def _served_as(path: str) -> list[str]:
+    """The paths the URLconf sees for ``path``: without the script prefix
+    (FORCE_SCRIPT_NAME, which reverse() adds); with the slash that
+    APPEND_SLASH adds; with the language prefix LocaleMiddleware adds under
+    i18n_patterns."""
+    prefix = get_script_prefix()
+    if prefix != "/" and path.startswith(prefix):
+        path = "/" + path[len(prefix) :]
+    paths = [path]
+    middleware = django_settings.MIDDLEWARE or []
+    if django_settings.APPEND_SLASH and "django.middleware.common.CommonMiddleware" in middleware:
+        paths.append(path + "/")
+    if is_language_prefix_patterns_used(django_settings.ROOT_URLCONF)[0]:
+        paths.append(f"/{django_settings.LANGUAGE_CODE}{path}")
+    return paths
 
 
 def _resolves(path: str) -> bool:

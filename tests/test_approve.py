@@ -245,6 +245,21 @@ def test_the_phone_that_saw_a_frame_fresh_may_open_it_again(computer, bobs_phone
     assert "The code on the screen has changed" in forwarded
 
 
+def test_the_account_is_named_once_and_the_age_in_minutes(computer, bobs_phone, clock):
+    """bob has no full name: "as bob", never "as bob (bob)"; a code shown
+    two minutes ago is "2 minutes ago", not "120 seconds ago"."""
+    auth_code = open_signin(computer)
+    path = scanned_path(computer, auth_code)
+    bobs_phone.get(path)  # fresh; the person reads for two minutes, then reloads
+    clock.now += 125
+    html = bobs_phone.get(RESUME).content.decode()
+    assert "2 minutes ago" in html and "seconds ago" not in html
+    approve(bobs_phone, path, number_on_screen(computer, auth_code))
+    asked = collect(computer, auth_code).content.decode()
+    assert "signing in this screen as bob. Continue only" in asked
+    assert "bob (bob)" not in asked
+
+
 # -- the first answer claims the order ---------------------------------------------
 
 

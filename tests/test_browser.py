@@ -347,7 +347,7 @@ def test_with_the_style_but_not_the_script_the_sentence_waits_then_shows(
     page.goto(f"{live_server.url}{'/qr/' if flow == 'handoff' else '/qr/signin/'}")
     sentence = page.locator(MISSING)
     assert sentence.is_hidden()  # in the page, out of sight for now
-    sentence.wait_for(state="visible", timeout=5000)
+    sentence.wait_for(state="visible", timeout=30_000)  # after 8 s; a loaded machine
     shoot(page, "no-script", flow)
     context.close()
 

@@ -35,8 +35,9 @@ def test_the_rate_limited_page_counts_down_and_offers_a_way_on(desktop, settings
     assert 'data-qrauth-countdown="You can try again in {time}."' in html
     assert 'data-qrauth-done="You can try again now."' in html
     assert "qrauth/countdown.js" in html
-    assert f'href="{QR_PAGE}">Try again</a>' in html
-    assert 'href="/welcome/">Go to the site</a>' in html
+    assert f'class="qrauth-button" href="{QR_PAGE}">Try again</a>' in html
+    # Trying again now meets this page again: the site is the way on.
+    assert 'class="qrauth-button qrauth-primary" href="/welcome/">Go to the site</a>' in html
     assert 'data-qrauth-tone="warning"' in html
 
 
@@ -70,6 +71,32 @@ def test_the_unavailable_page_offers_a_way_on(own_server, desktop):
     html = response.content.decode()
     assert f'href="{QR_PAGE}">Try again</a>' in html
     assert 'href="/">Go to the site</a>' in html
+
+
+def test_a_scan_urls_refusal_never_writes_its_token_into_the_page(own_server, desktop, phone):
+    """The token is in the address bar already; a Try again link would put
+    it in the page, where scripts and extensions read it."""
+    path = urlsplit(
+        decode_png(desktop.get(reverse("auth_qr_code", args=[open_qr_page(desktop)])).content)
+    ).path
+    token = path.strip("/").rsplit("/", 1)[-1]
+    own_server.stop()
+    response = phone.get(path)
+    assert response.status_code == 503
+    html = response.content.decode()
+    assert token not in html and token.split(".")[-1] not in html
+    assert "Try again</a>" not in html
+
+
+def test_a_landing_that_names_no_url_leaves_the_pages_working(desktop, settings):
+    """A bad AUTH_QR_CODE_REDIRECT_URL is check W003's to report: the pages
+    that link to it still open, and link to "/"."""
+    settings.AUTH_QR_CODE_REDIRECT_URL = "no-such-view"
+    response = desktop.get(QR_PAGE)
+    assert response.status_code == 200
+    assert 'href="/" data-qrauth-when-over' in response.content.decode()
+    assert Client().get(reverse("qrauth_signin")).status_code == 200
+    assert Client().get(reverse("invalid_auth_code")).status_code == 200
 
 
 def test_the_unavailable_page_offers_an_anonymous_visitor_the_password(own_server):

@@ -78,7 +78,10 @@ def test_the_desktop_allows_and_the_phone_signs_in(desktop, phone, sent):
     assert SESSION_KEY not in phone.session
 
     page = decide(desktop, auth_code, "allow")
-    assert "Allowed. The phone is signing in" in page.content.decode()
+    html = page.content.decode()
+    assert "Allowed. The phone is signing in" in html
+    assert 'data-qrauth-tone="success"' in html  # this screen's part went well
+    assert 'class="qrauth-button qrauth-primary" href="/">Go to the site' in html
     answer = status(phone, wait)
     assert (answer["state"], answer["hint"]) == ("complete", "approved")
     assert finish(phone, token)["Location"] == "/"

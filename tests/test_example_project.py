@@ -142,8 +142,9 @@ class DemoServer:
         return self.log.read_text(errors="replace")
 
 
-def start_demo(env: dict[str, str], log: Path) -> DemoServer:
-    """What ``make demo`` runs once the database is ready, on a free port."""
+def start_demo(env: dict[str, str], log: Path, ignoring_sigint: bool = False) -> DemoServer:
+    """What ``make demo`` runs once the database is ready, on a free port;
+    ``ignoring_sigint``: started as ``make demo &`` in a script starts it."""
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -153,8 +154,13 @@ def start_demo(env: dict[str, str], log: Path) -> DemoServer:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a group of its own, as a terminal gives it
+            preexec_fn=_ignore_sigint if ignoring_sigint else None,  # noqa: PLW1509
         )
     return DemoServer(process, port, log)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture
@@ -290,6 +296,21 @@ def test_a_signal_to_the_demo_group_stops_its_redis(demo_server, demo_env, numbe
     demo_server.signal_group(number)
     wait_for(lambda: _demo_is_gone(demo_server, demo_env), "the demo and its Redis not gone")
     assert not is_answering(demo_server.port)
+
+
+def test_ctrl_c_stops_a_demo_started_with_sigint_ignored(demo_env, tmp_path):
+    """A shell script's ``make demo &`` starts it with SIGINT ignored, which
+    children inherit across exec: Ctrl-C must still stop all of it."""
+    manage(demo_env, "migrate", "--noinput")
+    server = start_demo(demo_env, tmp_path / "demo.log", ignoring_sigint=True)
+    try:
+        server.wait_until_answering()
+        server.signal_group(signal.SIGINT)
+        wait_for(lambda: _demo_is_gone(server, demo_env), "the demo and its Redis not gone")
+    finally:
+        server.stop()
+        for leftover in embedded_redis_servers(demo_env):
+            leftover.kill()
 
 
 def test_killing_the_demo_stops_its_redis_and_its_server(demo_server, demo_env):

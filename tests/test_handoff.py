@@ -555,6 +555,22 @@ def test_back_after_signing_in_says_the_phone_is_signed_in(desktop, phone):
     assert 'href="/">Go to the site</a>' in html  # AUTH_QR_CODE_REDIRECT_URL
 
 
+def test_back_while_the_desktop_must_allow_is_not_told_it_is_done(desktop, bob, settings):
+    """Desktop confirmation: bob's phone (signed in with his password) asked
+    to become alice's and waits for the desktop's Allow; Back must not say
+    "you are already signed in, nothing more to do"."""
+    settings.AUTH_QR_CODE_DESKTOP_CONFIRMATION = True
+    bobs_phone = Client()
+    bobs_phone.force_login(bob)
+    path = scan(desktop)
+    bobs_phone.get(path, follow=True)
+    waiting = bobs_phone.post(CONTINUE, {"action": "continue"}, follow=True)
+    assert "qrauth/handoff_wait.html" in [t.name for t in waiting.templates]
+    back = bobs_phone.get(CONTINUE, follow=True)
+    assert "qrauth/already_signed_in.html" not in [t.name for t in back.templates]
+    assert "nothing more to do" not in back.content.decode()
+
+
 def test_back_after_signing_in_counts_no_failed_scan(desktop, phone, sent, settings):
     settings.AUTH_QR_CODE_SCAN_FAILURES_PER_IP = (1, 60)
     phone.post(scan(desktop))
@@ -582,6 +598,16 @@ def test_opening_your_own_code_in_the_same_browser_says_so(desktop, phone):
     assert store.peek_order(order_id).state_name == "pending"  # not even "scanned"
     assert phone.post(path)["Location"] == "/"
     assert signed_in_as(phone) == "alice"
+
+
+def test_opening_your_own_code_once_it_is_cancelled_says_it_no_longer_works(desktop):
+    auth_code = open_qr_page(desktop)
+    picture = desktop.get(reverse("auth_qr_code", args=[auth_code]))
+    path = urlsplit(decode_png(picture.content)).path
+    desktop.post(reverse("qrauth_cancel", args=[auth_code]))
+    response = desktop.get(path, follow=True)
+    assert "qrauth/own_code.html" not in [t.name for t in response.templates]
+    assert "This code no longer works" in response.content.decode()
 
 
 def test_the_invalid_page_tells_a_signed_in_visitor_no_password_story(desktop):

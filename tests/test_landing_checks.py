@@ -92,6 +92,37 @@ def test_a_flow_turned_off_is_not_checked(site_urls, settings):
     assert landing_warnings() == []
 
 
+def test_the_site_link_of_approve_pages_is_checked_without_hand_off(site_urls, settings):
+    """AUTH_QR_CODE_REDIRECT_URL is also every finished page's "Go to the site"."""
+    settings.AUTH_QR_CODE_REDIRECT_URL = "/nowhere/"
+    settings.LOGIN_REDIRECT_URL = "home"
+    settings.AUTH_QR_CODE_HANDOFF_ENABLED = False
+    (warning,) = landing_warnings()
+    assert warning.startswith("AUTH_QR_CODE_REDIRECT_URL")
+
+
+def test_a_site_under_a_script_prefix(site_urls, settings):
+    """FORCE_SCRIPT_NAME: reverse() adds the prefix, the URLconf never sees it."""
+    from django.urls import get_script_prefix, set_script_prefix
+
+    before = get_script_prefix()
+    set_script_prefix("/app/")  # what django.setup() does with FORCE_SCRIPT_NAME
+    try:
+        settings.AUTH_QR_CODE_REDIRECT_URL = "home"
+        settings.LOGIN_REDIRECT_URL = "/app/accounts/profile/"
+        assert landing_warnings() == []
+    finally:
+        set_script_prefix(before)
+
+
+def test_a_missing_slash_is_added_only_where_the_site_adds_it(site_urls, settings):
+    settings.AUTH_QR_CODE_REDIRECT_URL = "/home"
+    settings.LOGIN_REDIRECT_URL = "home"
+    settings.APPEND_SLASH = False
+    (warning,) = landing_warnings()
+    assert warning.startswith("AUTH_QR_CODE_REDIRECT_URL is '/home'")
+
+
 def test_a_language_prefixed_site_is_understood(settings):
     """i18n_patterns: "/" is served as "/en/" (LocaleMiddleware redirects)."""
     from django.conf.urls.i18n import i18n_patterns
@@ -106,6 +137,9 @@ def test_a_language_prefixed_site_is_understood(settings):
     clear_url_caches()
     try:
         with translation.override("sv"):  # a request in another language ran last
+            assert landing_warnings() == []
+            settings.AUTH_QR_CODE_REDIRECT_URL = "home"  # a name, reversed as /sv/ in sv
+            settings.LOGIN_REDIRECT_URL = "home"
             assert landing_warnings() == []
     finally:
         clear_url_caches()

@@ -241,6 +241,11 @@ def test_redis_down_hides_the_code_and_backs_off(page, live_server):
     advance(page, 1000)
     assert message(page) == unavailable["message"]
     assert canvas(page).is_hidden()
+    # Nothing that goes with a code stays without it: no empty box, no
+    # "do not show it to others", no time ticking for a code not there.
+    assert page.locator(".qrauth-code").is_hidden()
+    assert page.locator(".qrauth-note").is_hidden()
+    assert page.locator("[data-qrauth-countdown]").is_hidden()
     advance(page, 14_000)
     assert gaps(polls(page)) == [1000, 2000, 4000, 8000]  # not a final state: asks on
 
@@ -249,6 +254,8 @@ def test_redis_down_hides_the_code_and_backs_off(page, live_server):
     assert message(page) == PENDING
     assert decode_png(canvas(page).screenshot()).startswith(f"{live_server.url}/qr/")
     assert page.locator("[data-qrauth-cancel]").is_visible()
+    assert page.locator(".qrauth-note").is_visible()
+    assert page.locator("[data-qrauth-countdown]").is_visible()
 
 
 def test_waits_as_long_as_retry_after_asks(page, live_server):

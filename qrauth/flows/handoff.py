@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 
 from .. import issuers, scans, sessions, signals, store, tokens
-from ..backends import check_order_user
+from ..backends import QRAuthBackend, check_order_user
 from ..conf import settings
 from ..model import Flow, Order
 from ..policy import user_may_use
@@ -63,21 +65,37 @@ def at_continue(request: HttpRequest) -> Outcome:
     """The phone's question for the code it scanned last (the scan cookie):
     "question" (``account``, ``signed_in_as``: the other account this
     browser is signed in as, if any); POST answers. "already_signed_in"
-    for a signed-in browser with no scan to answer: Back to this page after
-    it signed in (the scan cookie went with the sign-in)."""
-    if request.user.is_authenticated and scans.remembered_scan(request) is None:
+    for a browser a code signed in, with no scan left to answer: Back to
+    this page after it signed in (the scan cookie went with the sign-in).
+    A phone signed in otherwise, waiting for the desktop's *Allow*, is not
+    done yet: it gets the invalid page, which offers the site."""
+    if _signed_in_by_a_code(request) and scans.remembered_scan(request) is None:
         return Outcome("already_signed_in", {"account": request.user})
     return common.at_last_scan(request, FLOW, _question, _answer)
+
+
+def _signed_in_by_a_code(request: HttpRequest) -> bool:
+    if not request.user.is_authenticated:
+        return False
+    try:
+        backend = import_string(request.session.get(BACKEND_SESSION_KEY, ""))
+    except ImportError:
+        return False
+    return isinstance(backend, type) and issubclass(backend, QRAuthBackend)
 
 
 def _look_unless_own(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Outcome:
     """The browser that shows this code opened it itself (a screenshot's
     code opened on the same phone, a copied link): it is signed in as the
     code's user already, so nothing is recorded and the code stays for the
-    phone it is meant for: "own_code"."""
-    if issuers.owned_order(request, FLOW, token.order_id) is not None:
-        return Outcome("own_code", {"account": request.user})
-    return _scanned(request, token, auth_code)
+    phone it is meant for: "own_code"; or, for a code that no longer works,
+    the same refusal as anyone gets."""
+    if issuers.owned_order(request, FLOW, token.order_id) is None:
+        return _scanned(request, token, auth_code)
+    order = _look(request, token, record=False)
+    if isinstance(order, Outcome):
+        return order
+    return Outcome("own_code", {"account": request.user})
 
 
 def _scanned(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Outcome:
@@ -109,9 +127,12 @@ def _question(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> 
     )
 
 
-def _look(request: HttpRequest, token: tokens.ScanToken, vouched: bool = False) -> Order | Outcome:
-    """The order, if the token may use it now; else the refusal."""
-    if request.method == "HEAD":  # looks, records nothing
+def _look(
+    request: HttpRequest, token: tokens.ScanToken, vouched: bool = False, record: bool = True
+) -> Order | Outcome:
+    """The order, if the token may use it now; else the refusal. ``record``:
+    note the scan (a GET); a HEAD never does."""
+    if request.method == "HEAD" or not record:
         order = store.peek_order(token.order_id, token, vouched, FLOW)
     else:
         order = store.record_scan(token, device(request), vouched)

@@ -71,7 +71,10 @@ def _details(request: HttpRequest, outcome: Outcome) -> HttpResponse:
 def _age(seconds: int) -> str:
     if seconds < 1:
         return _("just now")
-    return ngettext("%(n)d second ago", "%(n)d seconds ago", seconds) % {"n": seconds}
+    if seconds < 60:
+        return ngettext("%(n)d second ago", "%(n)d seconds ago", seconds) % {"n": seconds}
+    minutes = seconds // 60
+    return ngettext("%(n)d minute ago", "%(n)d minutes ago", minutes) % {"n": minutes}
 
 
 def _answered(message: str, tone: str, heading: str = "", **context) -> dict:

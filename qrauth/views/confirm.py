@@ -79,4 +79,6 @@ def handoff_decide(request: HttpRequest, auth_code: str) -> HttpResponse:
     words = {"allowed": ("pending", "allowed"), "denied": ("failed", "denied")}
     status = outcome(*words.get(decided.kind, ("failed", "expired")))
     context = {**status, "home_url": responses.home_url()}
+    if decided.kind == "allowed":  # this screen's part is done, and went well
+        context["tone"] = "success"
     return render(request, "qrauth/handoff_decided.html", context)

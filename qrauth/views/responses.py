@@ -14,6 +14,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import ngettext
@@ -43,12 +44,29 @@ __all__ = [
 
 
 def home_url() -> str:
-    """Where a page that ends a flow sends people on: AUTH_QR_CODE_REDIRECT_URL."""
-    return resolve_url(settings.REDIRECT_URL)
+    """Where a page that ends a flow sends people on: AUTH_QR_CODE_REDIRECT_URL,
+    or "/" while it names no URL (check qrauth.W003 says so): a link must
+    not turn a page into a 500."""
+    try:
+        return resolve_url(settings.REDIRECT_URL)
+    except NoReverseMatch:
+        return "/"
 
 
 def login_url() -> str:
     return resolve_url(django_settings.LOGIN_URL)
+
+
+# Scan URLs carry a token in their path: never written into a page.
+_SCAN_URLS = ("qr_code_login", "qrauth_approve")
+
+
+def _retry_url(request: HttpRequest) -> str:
+    """The same page again, for a GET that is not a scan URL's."""
+    match = getattr(request, "resolver_match", None)
+    if request.method != "GET" or (match and match.url_name in _SCAN_URLS):
+        return ""
+    return request.get_full_path()
 
 
 def _ways_on(request: HttpRequest) -> dict[str, Any]:
@@ -57,7 +75,7 @@ def _ways_on(request: HttpRequest) -> dict[str, Any]:
     visitor who is not signed in, the login page."""
     user = getattr(request, "user", None)
     return {
-        "retry_url": request.get_full_path() if request.method == "GET" else "",
+        "retry_url": _retry_url(request),
         "home_url": home_url(),
         "signed_in": bool(user and user.is_authenticated),
         "login_url": login_url(),

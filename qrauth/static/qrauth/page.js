@@ -70,7 +70,13 @@
     each("[data-qrauth-with-code]", function (element) {
       element.hidden = !shown;
     });
-    if (!shown) clearInterval(pictureTimer);
+    if (!shown) {
+      clearInterval(pictureTimer);
+      pictureTimer = null;
+    } else if (plainFrame && !pictureTimer) {
+      var seconds = Number(plainFrame.getAttribute("data-qrauth-refresh")) || 1;
+      pictureTimer = setInterval(refreshPicture, seconds * 1000);
+    }
   }
 
   function show(status) {
@@ -79,14 +85,20 @@
     if (countdown && status.expires_in > 0) countdown.set(status.expires_in);
     if (status.hint === "unavailable") {
       // Redis is away for now, the order may well live on: keep asking,
-      // less often, but hide the frame, which goes stale in seconds.
-      if (canvas) canvas.hidden = true;
+      // less often, but take the code away (its frame goes stale in
+      // seconds), what goes with it, and the time left, until it is back.
+      showCode(false);
+      if (countdownEl) countdownEl.hidden = true;
       return;
     }
+    if (countdown) countdownEl.hidden = false;
     if (status.show_code === false) showCode(false);
-    else if (canvas && status.frame && window.QRAuthEncoder) {
-      window.QRAuthEncoder.draw(canvas, status.frame);
-      canvas.hidden = false;
+    else {
+      showCode(true);
+      if (canvas && status.frame && window.QRAuthEncoder) {
+        window.QRAuthEncoder.draw(canvas, status.frame);
+        canvas.hidden = false;
+      }
     }
     showNumber(status.number);
     if (askForm) askForm.hidden = status.hint !== "confirm";
@@ -115,7 +127,9 @@
     if (askForm) askForm.hidden = true;
     each("[data-qrauth-when-over]", function (element) {
       element.hidden = false;
-      if (status.state === "complete") element.classList.add("qrauth-primary");
+      // Success leads to the site; on a sign-in page, Continue is already
+      // on its way, and the password is no way on then.
+      if (status.state === "complete" && !collectForm) element.classList.add("qrauth-primary");
     });
     if (newCode && status.state === "failed") newCode.classList.add("qrauth-primary");
   }
@@ -191,9 +205,6 @@
     if (document.hidden) clearTimeout(timer); // no poll for a screen nobody sees
     else if (!finished) poll();
   });
-  if (plainFrame) {
-    var seconds = Number(plainFrame.getAttribute("data-qrauth-refresh")) || 1;
-    pictureTimer = setInterval(refreshPicture, seconds * 1000);
-  }
+  if (plainFrame && !box.hidden) showCode(true); // starts the plain frame's refresh
   poll();
 })();
