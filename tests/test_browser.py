@@ -388,3 +388,34 @@ def test_a_slow_script_never_shows_the_sentence(chromium, live_server, flow):
     assert page.locator(MISSING).is_hidden()
     assert page.evaluate("window.__missingSeen") is False
     context.close()
+
+
+SITE_BASE = """{% load static %}<!DOCTYPE html>
+<html><head><title>{% block title %}{% endblock %}</title>
+<link rel="stylesheet" href="{% static "qrauth/qrauth.css" %}">{% block extra_head %}{% endblock %}
+</head><body><div id="the-sites-layout">{% block content %}{% endblock %}</div></body></html>"""
+
+ANY_HIDDEN_SHOWN = """() => [...document.querySelectorAll("[hidden]")]
+    .filter((element) => element.checkVisibility())
+    .map((element) => element.outerHTML.slice(0, 80))"""
+
+
+def test_hidden_stays_hidden_in_the_sites_own_layout(chromium, live_server, settings, tmp_path):
+    """The documented override: a qrauth/base.html of the site's own, which
+    loads qrauth.css but has none of qrauth's wrapper: what page.js hides
+    (a finished code, a code a phone has open) must not show all the same."""
+    (tmp_path / "qrauth").mkdir()
+    (tmp_path / "qrauth" / "base.html").write_text(SITE_BASE)
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    alice = get_user_model().objects.create_user("alice", password="unused")
+    context = signed_in_context(chromium, alice, live_server.url)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/qr/")
+    assert page.locator("#the-sites-layout").is_visible()
+    read_qr_on_screen(page)
+    assert page.evaluate(ANY_HIDDEN_SHOWN) == []  # "Go to the site", the marks...
+    other = context.new_page()
+    other.goto(f"{live_server.url}/qr/")  # a newer code: this page's code is over
+    page.locator(".qrauth-code").wait_for(state="hidden", timeout=30_000)
+    assert page.evaluate(ANY_HIDDEN_SHOWN) == []
+    context.close()
