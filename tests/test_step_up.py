@@ -90,3 +90,12 @@ def test_step_up_needs_a_signed_in_user_and_csrf(alice):
 def test_an_unsafe_next_is_not_followed(desktop, settings, clock):
     back = desktop.post(STEP_UP, {"password": "alice-password", "next": "https://evil.example/"})
     assert back["Location"] == QR_PAGE
+
+
+def test_the_password_page_has_a_way_on(desktop, settings):
+    """Someone who would rather not type the password is not stuck there;
+    and the page does not promise a code (the approve phone shows none)."""
+    settings.AUTH_QR_CODE_REDIRECT_URL = "/welcome/"
+    html = desktop.get(STEP_UP).content.decode()
+    assert 'href="/welcome/">Go to the site</a>' in html
+    assert "before it shows one" not in html

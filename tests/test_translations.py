@@ -459,7 +459,11 @@ def test_the_catalogs_hold_every_string_of_the_code(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_phones_answer_and_the_pages_that_end_a_flow(bob, desktop, phone, language, settings):
+def test_the_phones_answer_and_the_pages_that_end_a_flow(
+    bob, desktop, phone, language, settings, clock
+):
+    # clock: the time stands still, so the code was shown "just now" on a
+    # loaded machine too.
     computer = Client(HTTP_USER_AGENT=WINDOWS_CHROME)
     auth_code = computer.get(reverse("qrauth_signin")).context["auth_code"]
     path = urlsplit(decode_png(render_png(status_of(computer, auth_code)["frame"]))).path

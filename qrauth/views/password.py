@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from ..stepup import mark_authenticated
 from .decorators import qrauth_view
-from .responses import redirect_after, safe_next
+from .responses import home_url, redirect_after, safe_next
 
 __all__ = ["step_up"]
 
@@ -36,5 +36,5 @@ def step_up(request: HttpRequest) -> HttpResponse:
             mark_authenticated(request)
             return redirect_after(request, reverse("qr_code_page"))
         error = _("That is not the password of this account.")
-    context = {"error": error, "next": safe_next(request, "")}
+    context = {"error": error, "next": safe_next(request, ""), "home_url": home_url()}
     return render(request, "qrauth/step_up.html", context, status=400 if error else 200)
