@@ -759,3 +759,13 @@ def test_the_number_field_says_what_it_wants(computer, bobs_phone):
     assert 'pattern="[0-9]{2}"' in html
     assert 'data-qrauth-invalid="Type the two-digit number shown on the other screen."' in html
     assert "qrauth/number.js" in html
+
+
+def test_the_plain_image_takes_one_round_trip(computer, round_trips):
+    """Whether a phone has the code open is PICTURE's to say, in the same
+    round trip that finds the order."""
+    auth_code = open_signin(computer)
+    round_trips.count = 0
+    picture = computer.get(reverse("qrauth_signin_picture", args=[auth_code]))
+    assert picture.status_code == 200
+    assert round_trips.count == 1

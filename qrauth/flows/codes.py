@@ -24,17 +24,15 @@ def picture_token(request: HttpRequest, flow: Flow, auth_code: str, user_id: obj
     once the image was fetched; an approve order's is the frame of now,
     stale in AUTH_QR_CODE_FRAME_TOLERANCE seconds: the browser asking to be
     signed in may be an attacker's, and a code it could send a victim must
-    go stale before the victim acts on it. None (404) once a signed-in phone
-    has the approve code open (``looked_at``)."""
+    go stale before the victim acts on it. 404 too once a signed-in phone
+    has the approve code open (``looked_at``): the store's PICTURE refuses
+    it in the same round trip."""
     bound = issuers.owned_order(request, flow, auth_code)
     created = None if bound is None else store.picture_created(auth_code, bound[1], user_id)
     if created is None:
         raise Http404("no such QR code")
     if flow == Flow.HANDOFF:
         return tokens.scan_token(auth_code)
-    order = store.peek_order(auth_code)
-    if order is not None and looked_at(order.state, order.viewer):
-        raise Http404("the code is no longer shown")
     return tokens.frame_token(auth_code, max(clock.now() - created, 0))
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
 
-from django.conf import settings as django_settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render, resolve_url
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -158,7 +157,7 @@ _ANSWERS = {
 def invalid_code(request: HttpRequest) -> HttpResponse:
     # A visitor who is signed in is sent on to the site, not to a password.
     context = {
-        "login_url": resolve_url(django_settings.LOGIN_URL),
+        "login_url": responses.login_url(),
         "signed_in": request.user.is_authenticated,
         "home_url": responses.home_url(),
     }
