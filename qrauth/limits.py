@@ -12,6 +12,9 @@ behind carrier NAT, thousands to one address, and one bad neighbour must
 not lock them all out. Codes cannot be guessed (128-bit, checked with a MAC
 before Redis is asked); the failure limit bounds what a flood of bad codes
 costs the site and how much it fills the logs.
+
+Open event streams (AUTH_QR_CODE_PUSH) are limited by how many are open at
+once, per browser session and per network (AUTH_QR_CODE_STREAMS_PER_*).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from .conf import settings
 from .devices import client_ip
 from .model import Flow, Limit, Rate
 
-__all__ = ["network_of", "order_limits", "scan_failed"]
+__all__ = ["network_of", "order_limits", "scan_failed", "stream_limits"]
 
 
 def network_of(address: str) -> str:
@@ -85,3 +88,16 @@ def scan_failed(request: HttpRequest) -> None:
     stale, used); raise store.OverLimit once its network had too many."""
     for limit in _per_network(Rate.SCAN_FAILURES_PER_IP, request):
         store.hit(limit)
+
+
+def stream_limits(request: HttpRequest, holder: str) -> list[tuple[str, int]]:
+    """(who, at most) for each limit a new event stream counts against: its
+    browser session's (``holder``: the session's digest for the order it
+    follows, so that nothing is written to the session) and its network's
+    open streams; the ones set."""
+    held = []
+    if settings.STREAMS_PER_SESSION is not None:
+        held.append((f"session:{holder}", settings.STREAMS_PER_SESSION))
+    if settings.STREAMS_PER_IP is not None:
+        held.append((f"network:{network_of(client_ip(request))}", settings.STREAMS_PER_IP))
+    return held

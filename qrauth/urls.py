@@ -25,12 +25,15 @@ urlpatterns = [
     # Hand-off with desktop confirmation (AUTH_QR_CODE_DESKTOP_CONFIRMATION).
     path("confirm/<str:auth_code>/", views.handoff_decide, name="qrauth_handoff_decide"),
     path("wait/<str:auth_code>/", views.handoff_wait, name="qrauth_handoff_wait"),
+    path("wait/<str:auth_code>/events/", views.wait_events, name="qrauth_wait_events"),
     path("finish/<str:auth_code>/", views.handoff_finish, name="qrauth_handoff_finish"),
     path("step-up/", views.step_up, name="qrauth_step_up"),
     # Hand-off: the phone's question after a scan, without the token in the URL.
     path("continue/", views.handoff_continue, name="qrauth_continue"),
     # Both flows: the issuing browser's status poll and Cancel button.
     path("status/<str:auth_code>/", views.code_status, name="qrauth_status"),
+    # ... or its event stream, where pushed (AUTH_QR_CODE_PUSH).
+    path("events/<str:auth_code>/", views.code_events, name="qrauth_events"),
     path("cancel/<str:auth_code>/", views.cancel_code, name="qrauth_cancel"),
     # Approve: a signed-in phone signs a desktop in.
     path("signin/", views.signin, name="qrauth_signin"),

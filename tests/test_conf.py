@@ -36,6 +36,9 @@ EXPECTED_DEFAULTS = {
     "APPROVE_ORDERS_PER_SITE": (10000, 300),
     "SCAN_FAILURES_PER_IP": (30, 300),
     "STATUS_INTERVAL": 0.5,
+    "PUSH": "auto",
+    "STREAMS_PER_SESSION": 6,
+    "STREAMS_PER_IP": 200,
 }
 
 # What tests/settings.py sets for the whole suite; each has a test of its own.
@@ -74,6 +77,10 @@ GOOD_VALUES = [
     ("STATUS_INTERVAL", 0),
     ("STATUS_INTERVAL", 0.25),
     ("STATUS_INTERVAL", 2),
+    ("PUSH", "on"),
+    ("PUSH", "off"),
+    ("STREAMS_PER_SESSION", None),
+    ("STREAMS_PER_IP", 1),
 ]
 
 BAD_VALUES = [
@@ -148,6 +155,13 @@ BAD_VALUES = [
     ("STATUS_INTERVAL", None),
     ("STATUS_INTERVAL", "0.5"),
     ("STATUS_INTERVAL", True),
+    ("PUSH", True),
+    ("PUSH", "yes"),
+    ("PUSH", None),
+    ("STREAMS_PER_SESSION", 0),
+    ("STREAMS_PER_SESSION", "6"),
+    ("STREAMS_PER_IP", -1),
+    ("STREAMS_PER_IP", 2.5),
 ]
 
 

@@ -726,6 +726,62 @@ def test_unhit(qr_redis, count, expected):
         assert 29 <= qr_redis.ttl(COUNTER) <= 30
 
 
+# -- STREAM_OPEN and STREAM_CLOSE: open event streams of one client ------------------
+
+STREAMS = "qrauth:streams:{someone}"
+NOW_MS = 1_800_000_000_000
+
+
+@pytest.mark.parametrize(
+    "open_until, most, expected, left",
+    table(
+        "stream_open",
+        [
+            ("first", [], 2, 0, ["new"]),
+            ("under-the-most", [NOW_MS + 5000], 2, 0, ["old", "new"]),
+            ("at-the-most-waits-for-the-soonest", [NOW_MS + 5000, NOW_MS + 9000], 2, 5000, None),
+            ("an-ended-stream-counts-no-more", [NOW_MS - 1, NOW_MS + 9000], 2, 0, None),
+        ],
+    ),
+)
+def test_stream_open(qr_redis, open_until, most, expected, left):
+    for index, until in enumerate(open_until):
+        qr_redis.zadd(STREAMS, {"old" if index == 0 else f"old{index}": until})
+    answer = run(
+        scripts.STREAM_OPEN,
+        STREAMS,
+        stream="new",
+        until_ms=NOW_MS + 60_000,
+        now_ms=NOW_MS,
+        most=most,
+    )
+    assert answer == expected
+    members = [member.decode() for member in qr_redis.zrange(STREAMS, 0, -1)]
+    if left is not None:
+        assert members == left
+    assert ("new" in members) is (expected == 0)
+    if expected == 0:
+        assert 59_000 <= qr_redis.pttl(STREAMS) <= 60_000
+
+
+@pytest.mark.parametrize(
+    "members, expected",
+    table("stream_close", [("open", ["new", "other"], 1), ("not-counted", ["other"], 0)]),
+)
+def test_stream_close(qr_redis, members, expected):
+    qr_redis.zadd(STREAMS, {member: NOW_MS for member in members})
+    assert run(scripts.STREAM_CLOSE, STREAMS, stream="new") == expected
+    assert [m.decode() for m in qr_redis.zrange(STREAMS, 0, -1)] == ["other"]
+
+
+@pytest.mark.parametrize("script", scripts.SCRIPTS.values(), ids=lambda script: script.name)
+def test_a_script_that_changes_a_state_announces_it(script):
+    """Every change of an order's state reaches the waiting screens' streams."""
+    changes = re.findall(r"HSET', KEYS\[1\], 's', (\S+?)[,)]", script.source)
+    announced = re.findall(r"^\s*announce\((.+)\)$", script.source, re.MULTILINE)
+    assert bool(changes) == bool(announced), (changes, announced)
+
+
 # -- every script: arguments, source, and a table here ---------------------------------
 
 

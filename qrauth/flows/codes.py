@@ -7,7 +7,7 @@ Only the browser that issued an order gets any of these; anyone else gets
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from django.http import Http404, HttpRequest
 
@@ -15,7 +15,16 @@ from .. import clock, issuers, store, tokens
 from ..conf import settings
 from ..model import Flow, State
 
-__all__ = ["CodeStatus", "cancel", "looked_at", "number_on_screen", "picture_token", "status"]
+__all__ = [
+    "CodeStatus",
+    "cancel",
+    "looked_at",
+    "number_on_screen",
+    "order_status",
+    "picture_token",
+    "refreshed",
+    "status",
+]
 
 
 def picture_token(request: HttpRequest, flow: Flow, auth_code: str, user_id: object = "") -> str:
@@ -69,6 +78,10 @@ class CodeStatus:
     address: str = ""
     frame: str | None = None
     looked_at: bool = False
+    # When it was read (clock.monotonic) and when the order was created
+    # (clock.now): what a stream needs to tick it on (``refreshed``).
+    read_at: float = field(default=0.0, compare=False)
+    created: int = field(default=0, compare=False)
 
 
 def _bound(request: HttpRequest, auth_code: str) -> tuple[Flow, str, str]:
@@ -87,10 +100,11 @@ def status(request: HttpRequest, auth_code: str) -> CodeStatus:
     return order_status(flow, order_id, binding_digest)
 
 
-def order_status(flow: Flow, order_id: str, binding_digest: str) -> CodeStatus:
-    """``status`` of an order already known to be this browser's."""
+def order_status(flow: Flow, order_id: str, binding_digest: str, paced: bool = True) -> CodeStatus:
+    """``status`` of an order already known to be this browser's (``paced``:
+    a poll, held to STATUS_INTERVAL; a stream's read is not)."""
     try:
-        found = store.order_status(order_id, binding_digest)
+        found = store.order_status(order_id, binding_digest, paced)
     except LookupError:
         raise Http404("no such code") from None
     if found is None:
@@ -111,7 +125,23 @@ def order_status(flow: Flow, order_id: str, binding_digest: str) -> CodeStatus:
         address=found.address if found.state == State.ASKING_DESKTOP else "",
         frame=frame,
         looked_at=hidden,
+        read_at=clock.monotonic(),
+        created=found.created,
     )
+
+
+def refreshed(status: CodeStatus, order_id: str) -> CodeStatus | None:
+    """``status`` as it is now without asking Redis: the frame of now and
+    the time left; None when there is no new frame to draw (none now, or
+    the second's frame is the one on the screen)."""
+    if status.frame is None:
+        return None
+    now = clock.monotonic()
+    frame = tokens.frame_token(order_id, max(clock.now() - status.created, 0))
+    if frame == status.frame:
+        return None  # the same second still
+    expires_in = max(status.expires_in - (now - status.read_at), 0)
+    return replace(status, frame=frame, expires_in=expires_in, read_at=now)
 
 
 def cancel(request: HttpRequest, auth_code: str) -> tuple[Flow, bool]:

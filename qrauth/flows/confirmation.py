@@ -20,7 +20,7 @@ from ..model import Flow, State
 from ..stepup import needs_step_up
 from .common import Outcome, device, invalid_token, sign_in
 
-__all__ = ["ask", "decide", "finish", "wait_status"]
+__all__ = ["ask", "claimed_by", "claimed_status", "decide", "finish", "wait_status"]
 
 logger = logging.getLogger("qrauth.flows")
 
@@ -74,6 +74,23 @@ def wait_status(request: HttpRequest, auth_code: str) -> tuple[State | None, flo
     """(state, seconds left; None and 0 once gone) of the order this
     waiting phone claimed; 404 for any other session."""
     found = _claimed(_order_id(auth_code), _claimer(request))
+    return found if found else (None, 0)
+
+
+def claimed_by(request: HttpRequest, auth_code: str) -> tuple[str, str]:
+    """(order id, this session's claim digest) of the order a waiting phone
+    asks about; 404 for a session that never claimed one. Whether it
+    claimed this one, the store says at each read (``claimed_status``)."""
+    return _order_id(auth_code), _claimer(request)
+
+
+def claimed_status(order_id: str, claimer: str) -> tuple[State | None, float]:
+    """``wait_status`` for a stream: read unpaced (woken by a change, not
+    polling), (None, 0) once gone, 404 once not this session's."""
+    try:
+        found = store.claimer_status(order_id, claimer, paced=False)
+    except LookupError:
+        raise Http404("no such code") from None
     return found if found else (None, 0)
 
 

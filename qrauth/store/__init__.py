@@ -5,7 +5,8 @@
 - ``scripts`` and ``lua/``: one Lua script per step, called by name;
 - ``keys``: where things live; ``records``: an order's fields read back;
 - ``orders``: the issuing browser's steps; ``scans``: the phone's;
-- ``counters``: rate-limit counting; ``overview``: counts for qrauth_status.
+- ``counters``: rate-limit counting; ``overview``: counts for qrauth_status;
+- ``events``: the one subscriber that wakes waiting screens, and open streams.
 
 Callers use the names exported here; the modules are the store's own.
 """
@@ -30,6 +31,7 @@ from ..model import (
 from . import scripts
 from .client import Connection, default
 from .counters import hit
+from .events import close_stream, open_stream, subscriber
 from .keys import limit_key, order_key
 from .orders import (
     cancel_order,
@@ -70,6 +72,7 @@ __all__ = [
     "StoreUnavailable",
     "ask_desktop",
     "cancel_order",
+    "close_stream",
     "claimer_status",
     "collect_order",
     "consume_order",
@@ -83,6 +86,7 @@ __all__ = [
     "issue_order",
     "limit_key",
     "order_key",
+    "open_stream",
     "order_status",
     "overview",
     "peek_order",
@@ -92,6 +96,7 @@ __all__ = [
     "refuse_order",
     "reset_client",
     "scripts",
+    "subscriber",
 ]
 
 

@@ -72,6 +72,11 @@ class Connection:
         self._lock = threading.Lock()
         self._client: Any = None
         self._registered: dict[str, Any] = {}
+        self._on_reset: list[Callable[[], None]] = []
+
+    def on_reset(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever the client is forgotten (``reset``)."""
+        self._on_reset.append(callback)
 
     @property
     def client(self) -> Any:
@@ -88,6 +93,8 @@ class Connection:
             self._registered.clear()
         if self.breaker is not None:
             self.breaker.reset()
+        for callback in self._on_reset:
+            callback()
 
     def close(self) -> None:
         """Close the client's connections, if it was ever built."""

@@ -13,7 +13,7 @@ from .. import tokens
 from ..conf import settings
 from ..model import Limit
 
-__all__ = ["limit_key", "limits_prefix", "order_key"]
+__all__ = ["limit_key", "limits_prefix", "order_key", "stream_key"]
 
 
 def order_key(order_id: str) -> str:
@@ -30,3 +30,8 @@ def limit_key(limit: Limit) -> str:
     """A limit's counter: keyed by a hash, so Redis holds no session key or IP."""
     who = tokens.keyed_hash(f"limit.{limit.name}", limit.who)
     return f"{limits_prefix()}{limit.name}:{{{who}}}"
+
+
+def stream_key(who: str) -> str:
+    """The open event streams of one client (``who``: a session, a network)."""
+    return f"{settings.KEY_PREFIX}:streams:{{{tokens.keyed_hash('streams', who)}}}"

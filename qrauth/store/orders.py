@@ -101,10 +101,12 @@ def picture_created(order_id: str, binding_digest: str, user_id: Any = "") -> in
     return None if created is None else int(created)
 
 
-def _poll(script: scripts.Script, order_id: str, **who: str) -> dict[str, str] | None:
+def _poll(script: scripts.Script, order_id: str, paced: bool, **who: str) -> dict[str, str] | None:
     """Run a status script: None when the order is gone; LookupError when
-    ``who`` is not the poller it wants; OverLimit when polled too soon."""
-    interval = round(settings.STATUS_INTERVAL * 1000)
+    ``who`` is not the poller it wants; OverLimit when polled too soon
+    (``paced``: a poll; an event stream's read, woken by a change, is not
+    held to STATUS_INTERVAL, nor does it count as a poll)."""
+    interval = round(settings.STATUS_INTERVAL * 1000) if paced else 0
     reply = default.run(
         script, order_key(order_id), **who, now_ms=clock.now_ms(), interval=interval
     )
@@ -118,11 +120,11 @@ def _poll(script: scripts.Script, order_id: str, **who: str) -> dict[str, str] |
     return answer
 
 
-def order_status(order_id: str, binding_digest: str) -> Status | None:
+def order_status(order_id: str, binding_digest: str, paced: bool = True) -> Status | None:
     """The issuing browser's view of its order, in one round trip. None when
     the order is gone (expired); raises LookupError for another browser,
     OverLimit for a poll sooner than STATUS_INTERVAL after the last."""
-    found = _poll(scripts.STATUS, order_id, binding=binding_digest)
+    found = _poll(scripts.STATUS, order_id, paced, binding=binding_digest)
     if found is None:
         return None
     return Status(
@@ -137,11 +139,13 @@ def order_status(order_id: str, binding_digest: str) -> Status | None:
     )
 
 
-def claimer_status(order_id: str, claimer: str) -> tuple[State | None, float] | None:
+def claimer_status(
+    order_id: str, claimer: str, paced: bool = True
+) -> tuple[State | None, float] | None:
     """(state, seconds left) for the phone that claimed the order; None when
     gone; raises LookupError for any other session, OverLimit for a poll
     sooner than STATUS_INTERVAL after the last."""
-    found = _poll(scripts.CLAIMER_STATUS, order_id, claimer=claimer)
+    found = _poll(scripts.CLAIMER_STATUS, order_id, paced, claimer=claimer)
     if found is None:
         return None
     return State.from_letter(found["state"]), max(int(found["pttl"]), 0) / 1000

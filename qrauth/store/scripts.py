@@ -13,6 +13,8 @@ Each file opens with its contract::
     -- Returns: ...
 
 and may include a shared piece with ``--#include <name>`` (``lua/lib/``).
+A script that changes an order's state announces it (``announce``, in
+``lua/lib/announce.lua``): the waiting screens' streams hear of it.
 What Redis runs (``Script.source``, which a test can print) is a preamble
 made here (the state and flow letters of qrauth.model, and ``ARG``: the
 arguments by name), then the included pieces, then the file.
@@ -146,7 +148,7 @@ def pairs(values: Any) -> dict[str, str] | None:
 
 _NAMES = (
     "issue picture scan peek consume ask_desktop desktop_decide claimer_status finish "
-    "decline decide collect refuse status cancel hit unhit drop"
+    "decline decide collect refuse status cancel hit unhit drop stream_open stream_close"
 ).split()
 SCRIPTS = {name: Script(name) for name in _NAMES}
 
@@ -168,3 +170,5 @@ CANCEL = SCRIPTS["cancel"]
 HIT = SCRIPTS["hit"]
 UNHIT = SCRIPTS["unhit"]
 DROP = SCRIPTS["drop"]
+STREAM_OPEN = SCRIPTS["stream_open"]
+STREAM_CLOSE = SCRIPTS["stream_close"]

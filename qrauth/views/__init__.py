@@ -2,6 +2,7 @@
 
 from .approve import approve, approve_resume
 from .confirm import handoff_decide, handoff_finish, handoff_wait
+from .events import code_events, wait_events
 from .handoff import handoff_continue, invalid_code, qr_code_login, qr_code_page, qr_code_picture
 from .password import step_up
 from .signin import collect_signin, signin, signin_picture
@@ -11,6 +12,7 @@ __all__ = [
     "approve",
     "approve_resume",
     "cancel_code",
+    "code_events",
     "code_status",
     "collect_signin",
     "handoff_continue",
@@ -24,4 +26,5 @@ __all__ = [
     "signin",
     "signin_picture",
     "step_up",
+    "wait_events",
 ]

@@ -4,6 +4,8 @@ qrauth/flows/confirmation.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,7 +18,7 @@ from ..wording import HANDOFF_PHONE, outcome
 from . import responses
 from .decorators import qrauth_view
 
-__all__ = ["handoff_decide", "handoff_finish", "handoff_wait", "wait_page"]
+__all__ = ["handoff_decide", "handoff_finish", "handoff_wait", "wait_page", "wait_payload"]
 
 FLOW = confirmation.FLOW
 
@@ -39,14 +41,19 @@ def wait_page(request: HttpRequest, waiting: Outcome) -> HttpResponse:
     # The order id, not the token: the claim in this session is what counts.
     context = {**_phone_status(waiting.state), "auth_code": waiting.order_id}
     context["home_url"] = responses.home_url()
+    context["events_url"] = responses.events_url(request, "qrauth_wait_events", waiting.order_id)
     return render(request, "qrauth/handoff_wait.html", context)
 
 
 @qrauth_view(flow=FLOW, json=True)
 def handoff_wait(request: HttpRequest, auth_code: str) -> HttpResponse:
     """The waiting phone's status poll; 404 for any session but the claimer's."""
-    state, expires_in = confirmation.wait_status(request, auth_code)
-    return JsonResponse({**_phone_status(state), "expires_in": expires_in, "frame": None})
+    return JsonResponse(wait_payload(*confirmation.wait_status(request, auth_code)))
+
+
+def wait_payload(state: State | None, expires_in: float) -> dict[str, Any]:
+    """The waiting phone's status: polled, or pushed (views/events.py)."""
+    return {**_phone_status(state), "expires_in": expires_in, "frame": None}
 
 
 @qrauth_view(("POST",), flow=FLOW)

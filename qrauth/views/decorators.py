@@ -28,7 +28,7 @@ from ..model import Flow, OverLimit, StoreUnavailable
 from ..policy import requires_flow
 from . import responses
 
-__all__ = ["REFERRER_POLICY", "qrauth_view"]
+__all__ = ["REFERRER_POLICY", "already_logged", "protect_headers", "qrauth_view"]
 
 View = Callable[..., HttpResponse]
 
@@ -114,23 +114,28 @@ def _protected(view: View, json: bool) -> View:
         except StoreUnavailable:
             _restore_session(request, session_before)
             backoff = settings.REDIS_FAILURE_BACKOFF
-            response = _already_logged(unavailable(request), backoff)
+            response = already_logged(unavailable(request), backoff)
         except OverLimit as over:
             _restore_session(request, session_before)
             wait = max(math.ceil(over.retry_after), 1)
-            response = _already_logged(limited(request, wait), wait)
+            response = already_logged(limited(request, wait), wait)
         else:
             issuers.save(request, response)
             scans.save(request, response)
-        add_never_cache_headers(response)
-        response["X-Frame-Options"] = "DENY"
-        response["Referrer-Policy"] = REFERRER_POLICY
-        return response
+        return protect_headers(response)
 
     return wrapper
 
 
-def _already_logged(response: HttpResponse, retry_after: float) -> HttpResponse:
+def protect_headers(response: HttpResponse) -> HttpResponse:
+    """No caching, no framing, the origin only as Referer (see ``_protected``)."""
+    add_never_cache_headers(response)
+    response["X-Frame-Options"] = "DENY"
+    response["Referrer-Policy"] = REFERRER_POLICY
+    return response
+
+
+def already_logged(response: HttpResponse, retry_after: float) -> HttpResponse:
     response["Retry-After"] = str(max(math.ceil(retry_after), 1))
     # The store logs an outage or a limit reached once. Without this flag
     # Django would log every 503 and 429 on django.request (and mail the

@@ -60,6 +60,7 @@ def qr_code_page(request: HttpRequest) -> HttpResponse:
     if shown.kind == "step_up":
         return responses.redirect_to_step_up(request)
     context = responses.code_page_context(shown.order_id, FLOW)
+    context["events_url"] = responses.events_url(request, "qrauth_events", shown.order_id)
     context["desktop_confirmation"] = settings.DESKTOP_CONFIRMATION
     return render(request, "qrauth/page.html", context)
 

@@ -14,17 +14,19 @@ from django.conf import settings as django_settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.urls import NoReverseMatch
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import ngettext
 
 from ..conf import settings
+from ..flows import push
 from ..model import Flow, State
 from ..wording import describe, outcome
 
 __all__ = [
     "code_page_context",
+    "events_url",
     "display_name",
     "duration",
     "home_url",
@@ -185,3 +187,9 @@ def code_page_context(order_id: str, flow: Flow | None = None) -> dict[str, Any]
         "animated": settings.ANIMATED,
         "home_url": home_url(),
     }
+
+
+def events_url(request: HttpRequest, view_name: str, auth_code: str) -> str:
+    """The event stream a waiting page listens to, or "" where it polls
+    (AUTH_QR_CODE_PUSH, and whether this request came through ASGI)."""
+    return reverse(view_name, args=[auth_code]) if push.wanted(request) else ""

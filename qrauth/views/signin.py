@@ -67,6 +67,7 @@ def _page(
     """``looked_at``: a signed-in phone has the code open, and the page no
     longer shows it (it keeps reloading without JavaScript, to follow)."""
     context = {**responses.code_page_context(order_id), **status, "number": number}
+    context["events_url"] = responses.events_url(request, "qrauth_events", order_id)
     context["next"] = responses.safe_next(request, "")
     context["looked_at"] = looked_at
     context["login_url"] = responses.login_url()

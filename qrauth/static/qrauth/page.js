@@ -1,6 +1,9 @@
 /* qrauth: keeps a QR page alive (page.html, signin.html, and the phone's
- * handoff_wait.html). Once a second it asks the server for the order's
- * status and the current frame, draws the frame, counts down the time left
+ * handoff_wait.html). It listens to the order's event stream where the
+ * page names one (data-qrauth-events: AUTH_QR_CODE_PUSH, an ASGI server),
+ * and otherwise, or as soon as the stream fails, asks the server once a
+ * second. Either way it gets the order's status and the current frame,
+ * draws the frame, counts down the time left
  * (countdown.js), and says what is happening, in a tone the eye can tell
  * (data-qrauth-tone: success, failure, warning, info). The code goes away
  * once the server stops showing it (show_code: over, or open on a signed-in
@@ -35,6 +38,15 @@
   // sentence for a code that never came (static files not served) is not
   // needed, unless the encoder that draws it is missing.
   if (missing && (plainFrame || window.QRAuthEncoder)) missing.hidden = true;
+
+  var eventsUrl = box.getAttribute("data-qrauth-events");
+  var source = null; // the open EventSource, while listening
+  var watchdog = null;
+  // A stream sends the status at once, then a frame a second or a heartbeat
+  // every 5 s. Silent longer than this, something holds it back (a proxy
+  // that buffers, a filter): poll instead, saying nothing about it.
+  var FIRST_EVENT = 4000;
+  var SILENCE = 12000;
 
   var PERIOD = 1000; // a new frame every second, as BankID does
   var MAX_BACKOFF = 30000;
@@ -121,6 +133,7 @@
   // The order is over: no code, no countdown, no Cancel; the ways on.
   function finish(status) {
     finished = true;
+    stopListening();
     showCode(false);
     if (countdown) countdown.stop();
     if (cancelForm) cancelForm.hidden = true;
@@ -141,6 +154,53 @@
     return retryAfter > 0 ? Math.max(wait, retryAfter * 1000) : wait;
   }
 
+  // This browser no longer holds the order: a newer code was opened in
+  // another tab, or the session ended.
+  function gone() {
+    say(messageEl && messageEl.getAttribute("data-qrauth-gone"));
+    setTone("failure");
+    finish({ state: "failed" });
+  }
+
+  // The event stream: true if the page listens to one now.
+  function listen() {
+    if (!eventsUrl || !window.EventSource || finished) return false;
+    source = new EventSource(eventsUrl);
+    hearFrom(FIRST_EVENT);
+    source.onmessage = function (event) {
+      hearFrom(SILENCE);
+      show(JSON.parse(event.data));
+    };
+    source.addEventListener("ping", function () {
+      hearFrom(SILENCE);
+    });
+    source.addEventListener("gone", gone);
+    source.onerror = function () {
+      // A dropped stream comes back by itself (the server said when, with
+      // retry:); one refused (404, 429, 503: no stream) does not.
+      if (source && source.readyState === window.EventSource.CLOSED) fallBack();
+    };
+    return true;
+  }
+
+  function hearFrom(within) {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(fallBack, within);
+  }
+
+  function stopListening() {
+    clearTimeout(watchdog);
+    if (source) source.close();
+    source = null;
+  }
+
+  // The stream failed: poll from now on, as a page without one does.
+  function fallBack() {
+    stopListening();
+    eventsUrl = null;
+    if (!finished) poll();
+  }
+
   function schedule() {
     if (finished || document.hidden) return; // hidden: resume on visibility
     clearTimeout(timer);
@@ -157,11 +217,7 @@
     })
       .then(function (response) {
         if (response.status === 404) {
-          // This browser no longer holds the order: a newer code was
-          // opened in another tab, or the session ended.
-          say(messageEl && messageEl.getAttribute("data-qrauth-gone"));
-          setTone("failure");
-          finish({ state: "failed" });
+          gone();
           return null;
         }
         if (response.status === 429) {
@@ -201,10 +257,18 @@
       });
   }
 
+  // Nothing for a screen nobody sees: no poll, no stream; both resume,
+  // with the status of then, when it is seen again.
+  function start() {
+    if (!listen()) poll();
+  }
+
   document.addEventListener("visibilitychange", function () {
-    if (document.hidden) clearTimeout(timer); // no poll for a screen nobody sees
-    else if (!finished) poll();
+    if (document.hidden) {
+      clearTimeout(timer);
+      stopListening();
+    } else if (!finished) start();
   });
   if (plainFrame && !box.hidden) showCode(true); // starts the plain frame's refresh
-  poll();
+  start();
 })();

@@ -6,7 +6,9 @@
 -- Returns: nil unless the token may use the order; else the order's fields as pairs, and ok
 --#include order
 --#include usable
+--#include announce
 if not usable(load_order()) then return false end
 redis.call('HSET', KEYS[1], 's', STATE.asking_desktop, 'd', ARG.device,
   'c', ARG.claimer, 'i', ARG.address)
+announce(STATE.asking_desktop)
 return reply(true)

@@ -9,6 +9,7 @@
 --   (for unusable, '' when as good as gone)
 --#include order
 --#include usable
+--#include announce
 local order = load_order()
 if order and order.f == ARG.flow and order.c then  -- another flow's claim is not this one's
   return {'outcome', order.c == ARG.claimer and 'mine' or 'taken', 'state', order.s}
@@ -25,4 +26,5 @@ redis.call('HSET', KEYS[1], 's', state, 'c', ARG.claimer, 'd', ARG.device)
 if state == STATE.approved then
   redis.call('HSET', KEYS[1], 'u', ARG.user, 'a', ARG.auth, 'z', ARG.seal, 'e', ARG.decided)
 end
+announce(state)
 return {'outcome', 'decided', 'state', state}

@@ -5,6 +5,8 @@
 -- Returns: 1 if cancelled, else 0
 --#include order
 --#include usable
+--#include announce
 if not usable(load_order()) then return 0 end
 redis.call('HSET', KEYS[1], 's', STATE.cancelled)
+announce(STATE.cancelled)
 return 1

@@ -7,6 +7,7 @@
 -- Returns: nil when gone; else the order's fields as pairs, and ok
 --#include order
 --#include usable
+--#include announce
 local order = load_order()
 if not order then return false end
 local ok = usable(order)
@@ -15,5 +16,6 @@ if ok then
   if order.f == FLOW.approve and ARG.viewer ~= '' then
     redis.call('HSET', KEYS[1], 'v', ARG.viewer)
   end
+  announce(STATE.scanned)
 end
 return reply(ok)

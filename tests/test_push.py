@@ -1,0 +1,383 @@
+"""Push (AUTH_QR_CODE_PUSH): the waiting screens' event streams, read as a
+browser's EventSource reads them, on fakeredis and on a real Redis.
+
+The streams are Django's async views under its AsyncClient; the desktop and
+the phone act with the ordinary Client, in a thread (their views are sync).
+Their database is shared between threads: these tests are transactional.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import urlsplit
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db.backends.utils import CursorWrapper
+from django.test import AsyncClient, Client
+from django.urls import reverse
+
+from qrauth import store
+from qrauth.flows import push
+
+from .helpers import browser_of, open_qr_page, open_signin, status
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+DEADLINE = 10.0  # seconds: a loaded machine
+
+
+class Stream:
+    """An open event stream, event by event: (event type, data)."""
+
+    def __init__(self, response) -> None:
+        self.response = response
+        self.retry: int | None = None
+        self._chunks = aiter(response.streaming_content)
+
+    async def next(self, deadline: float = DEADLINE) -> tuple[str, dict]:
+        while True:
+            chunk = await asyncio.wait_for(anext(self._chunks), deadline)
+            kind, data = "message", None
+            for line in (chunk.decode() if isinstance(chunk, bytes) else chunk).splitlines():
+                name, _, value = line.partition(": ")
+                if name == "retry":
+                    self.retry = int(value)
+                elif name == "event":
+                    kind = value
+                elif name == "data":
+                    data = json.loads(value)
+            if data is not None:
+                return kind, data
+
+    async def status(self, deadline: float = DEADLINE) -> dict:
+        """The next status event (heartbeats skipped)."""
+        while True:
+            kind, data = await self.next(deadline)
+            if kind == "message":
+                return data
+            assert kind == "ping", kind
+
+    async def ended(self) -> bool:
+        try:
+            await asyncio.wait_for(anext(self._chunks), DEADLINE)
+        except StopAsyncIteration:
+            return True
+        return False
+
+
+def async_twin(browser: Client) -> AsyncClient:
+    """An AsyncClient with ``browser``'s cookies: the same browser."""
+    twin = AsyncClient()
+    twin.cookies = browser.cookies
+    return twin
+
+
+async def open_stream(browser: Client, auth_code: str, name: str = "qrauth_events", **headers):
+    response = await async_twin(browser).get(reverse(name, args=[auth_code]), headers=headers)
+    return response
+
+
+async def stream_of(browser: Client, auth_code: str, **headers) -> Stream:
+    response = await open_stream(browser, auth_code, **headers)
+    assert response.status_code == 200, response.content
+    return Stream(response)
+
+
+def in_thread(function, *args, **kwargs):
+    return sync_to_async(function)(*args, **kwargs)
+
+
+def frame_path(payload: dict) -> str:
+    return urlsplit(payload["frame"]).path
+
+
+@pytest.fixture
+def computer_and_bob(bob):
+    """A computer that is not signed in, and bob's phone."""
+    return Client(), browser_of(bob)
+
+
+@pytest.fixture
+async def listening(qr_redis):
+    """The process's subscriber is listening on this test's Redis (it starts
+    with the first stream, and reads every order again when it does)."""
+    with store.subscriber.watch("warming-up"):
+        assert await in_thread(store.subscriber.subscribed.wait, DEADLINE)
+
+
+@pytest.fixture
+def fast_ticks(monkeypatch):
+    """Frames every 50 ms instead of every second (the frame itself still
+    changes with qrauth's clock, which the tests move)."""
+    monkeypatch.setattr(push, "PERIOD", 0.05)
+
+
+# -- the store announces every change ----------------------------------------
+
+
+def test_every_transition_is_announced_on_the_events_channel(qr_redis, desktop, phone):
+    listener = qr_redis.pubsub()
+    listener.subscribe("qrauth:events")
+    assert listener.get_message(timeout=1)["type"] == "subscribe"
+    auth_code = open_qr_page(desktop)
+    path = urlsplit(status(desktop, auth_code)["frame"]).path
+    phone.get(path, follow=True)
+    desktop.post(reverse("qrauth_cancel", args=[auth_code]))
+    heard = []
+    while (message := listener.get_message(timeout=0.5)) is not None:
+        heard.append(message["data"].decode().split(" "))
+    key = store.order_key(auth_code)
+    assert {who for who, _ in heard} == {key}
+    # The scan URL's GET and the question it leads to each note the scan.
+    assert [state for _, state in heard] in (["s", "x"], ["s", "s", "x"])
+    listener.close()
+
+
+# -- what a stream says -----------------------------------------------------------
+
+
+async def test_the_first_event_is_the_status_the_poll_returns(qr_redis, desktop, clock):
+    auth_code = await in_thread(open_qr_page, desktop)
+    stream = await stream_of(desktop, auth_code)
+    assert stream.response["Content-Type"] == "text/event-stream"
+    assert "no-store" in stream.response["Cache-Control"]
+    assert stream.response["X-Accel-Buffering"] == "no"
+    assert stream.response["X-Frame-Options"] == "DENY"
+    pushed = await stream.status()
+    polled = await in_thread(status, desktop, auth_code)
+    assert pushed == polled
+    assert 1000 <= stream.retry <= 5000
+
+
+async def test_a_scan_reaches_the_screen_without_a_poll(qr_redis, computer_and_bob, clock):
+    computer, bob = computer_and_bob
+    auth_code = await in_thread(open_signin, computer)
+    stream = await stream_of(computer, auth_code)
+    first = await stream.status()
+    assert first["hint"] == "not_scanned" and first["frame"]
+    await in_thread(bob.get, frame_path(first), follow=True)
+    scanned = await stream.status()
+    assert scanned["hint"] == "scanned"
+    assert scanned["number"] and scanned["show_code"] is False and scanned["frame"] is None
+    answer = await in_thread(
+        bob.post, frame_path(first), {"action": "approve", "number": scanned["number"]}
+    )
+    assert answer.status_code == 200
+    approved = await stream.status()
+    assert approved["hint"] == "approved"
+    assert await stream.ended()  # final: the page collects
+
+
+async def test_a_fresh_frame_every_second_without_asking_redis(
+    qr_redis, desktop, clock, fast_ticks, listening, round_trips
+):
+    auth_code = await in_thread(open_qr_page, desktop)
+    stream = await stream_of(desktop, auth_code)
+    first = await stream.status()
+    round_trips.count = 0
+    clock.now += 1
+    frames = {first["frame"]}
+    while len(frames) < 2:
+        frames.add((await stream.status())["frame"])
+    clock.now += 1
+    while len(frames) < 3:
+        frames.add((await stream.status())["frame"])
+    assert round_trips.count == 0
+    # Each is a frame the phone can use now.
+    assert frame_path(first).rsplit(".", 2)[1] == "0"
+    assert sorted(urlsplit(f).path.rsplit(".", 2)[1] for f in frames) == ["0", "1", "2"]
+
+
+async def test_a_heartbeat_while_nothing_changes(qr_redis, computer_and_bob, monkeypatch):
+    monkeypatch.setattr(push, "HEARTBEAT", 0.05)
+    computer, bob = computer_and_bob
+    auth_code = await in_thread(open_signin, computer)
+    stream = await stream_of(computer, auth_code)
+    first = await stream.status()
+    await in_thread(bob.get, frame_path(first), follow=True)
+    assert (await stream.status())["hint"] == "scanned"  # no frames from here on
+    assert (await stream.next())[0] == "ping"
+
+
+async def test_cancel_ends_the_stream(qr_redis, desktop):
+    auth_code = await in_thread(open_qr_page, desktop)
+    stream = await stream_of(desktop, auth_code)
+    await stream.status()
+    await in_thread(desktop.post, reverse("qrauth_cancel", args=[auth_code]))
+    cancelled = await stream.status()
+    assert cancelled["state"] == "failed" and cancelled["hint"] == "cancelled"
+    assert await stream.ended()
+
+
+async def test_the_stream_ends_when_the_order_expires(qr_redis, desktop, settings):
+    settings.AUTH_QR_CODE_EXPIRATION_TIME = 1  # Redis's own clock expires it
+    auth_code = await in_thread(open_qr_page, desktop)
+    stream = await stream_of(desktop, auth_code)
+    assert (await stream.status())["state"] == "pending"
+    while (payload := await stream.status())["state"] == "pending":
+        pass
+    assert payload["hint"] == "expired"
+    assert await stream.ended()
+
+
+async def test_a_resumed_stream_starts_with_what_happened_meanwhile(
+    qr_redis, computer_and_bob, clock
+):
+    computer, bob = computer_and_bob
+    auth_code = await in_thread(open_signin, computer)
+    stream = await stream_of(computer, auth_code)
+    first = await stream.status()
+    await stream._chunks.aclose()  # the connection dropped
+    await in_thread(bob.get, frame_path(first), follow=True)
+    number = (await in_thread(status, computer, auth_code))["number"]
+    await in_thread(bob.post, frame_path(first), {"action": "approve", "number": number})
+    resumed = await stream_of(computer, auth_code, last_event_id="not_scanned")
+    assert (await resumed.status())["hint"] == "approved"
+    assert await resumed.ended()
+
+
+# -- who may listen ------------------------------------------------------------------
+
+
+async def test_only_the_issuing_browser_may_listen(qr_redis, desktop, alice):
+    auth_code = await in_thread(open_qr_page, desktop)
+    same_user_other_browser = await in_thread(browser_of, alice)
+    for browser in (Client(), same_user_other_browser):
+        response = await open_stream(browser, auth_code)
+        assert response.status_code == 404
+    assert (await open_stream(desktop, "not-a-code")).status_code == 404
+
+
+async def test_the_phone_waiting_for_its_desktop_hears_the_allow(
+    qr_redis, settings, desktop, phone
+):
+    settings.AUTH_QR_CODE_DESKTOP_CONFIRMATION = True
+    auth_code = await in_thread(open_qr_page, desktop)
+    path = frame_path(await in_thread(status, desktop, auth_code))
+    await in_thread(phone.get, path, follow=True)
+    waiting = await in_thread(phone.post, path)
+    wait_code = waiting.context["auth_code"]
+    assert (await open_stream(desktop, wait_code, "qrauth_wait_events")).status_code == 404
+    stream = await stream_of_wait(phone, wait_code)
+    assert (await stream.status())["hint"] == "waiting"
+    decide = reverse("qrauth_handoff_decide", args=[auth_code])
+    await in_thread(desktop.post, decide, {"action": "allow"})
+    assert (await stream.status())["hint"] == "approved"
+    assert await stream.ended()
+
+
+async def stream_of_wait(browser: Client, auth_code: str) -> Stream:
+    response = await open_stream(browser, auth_code, "qrauth_wait_events")
+    assert response.status_code == 200
+    return Stream(response)
+
+
+# -- limits and switches -------------------------------------------------------------
+
+
+async def test_open_streams_per_session_are_capped(qr_redis, desktop, settings):
+    settings.AUTH_QR_CODE_STREAMS_PER_SESSION = 2
+    auth_code = await in_thread(open_qr_page, desktop)
+    first, second = await stream_of(desktop, auth_code), await stream_of(desktop, auth_code)
+    await first.status(), await second.status()
+    refused = await open_stream(desktop, auth_code)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) >= 1
+    assert json.loads(refused.content)["hint"] == "slow_down"
+    await in_thread(desktop.post, reverse("qrauth_cancel", args=[auth_code]))
+    for stream in (first, second):  # both end, and count no more
+        await stream.status()
+        assert await stream.ended()
+    auth_code = await in_thread(open_qr_page, desktop)
+    assert (await open_stream_when_counted_down(desktop, auth_code)).status_code == 200
+
+
+async def open_stream_when_counted_down(browser: Client, auth_code: str):
+    """The stream count is given back in a thread as a stream ends: open
+    once it is, within the deadline."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + DEADLINE
+    while (response := await open_stream(browser, auth_code)).status_code == 429:
+        assert loop.time() < end, "the ended streams still count"
+        await asyncio.sleep(0.02)
+    return response
+
+
+async def test_open_streams_per_network_are_capped(qr_redis, settings, db):
+    settings.AUTH_QR_CODE_STREAMS_PER_IP = 1
+    computers = [Client(), Client()]
+    codes = [await in_thread(open_signin, computer) for computer in computers]
+    first = await stream_of(computers[0], codes[0])
+    await first.status()
+    assert (await open_stream(computers[1], codes[1])).status_code == 429
+
+
+async def test_push_off_means_no_stream_and_a_polling_page(qr_redis, desktop, settings):
+    settings.AUTH_QR_CODE_PUSH = "off"
+    auth_code = await in_thread(open_qr_page, desktop)
+    assert (await open_stream(desktop, auth_code)).status_code == 404
+    page = await async_twin(desktop).get(reverse("qr_code_page"))
+    assert b"data-qrauth-events" not in page.content
+
+
+@pytest.mark.parametrize(
+    ("mode", "asgi", "events"),
+    [("auto", True, True), ("auto", False, False), ("on", False, True), ("off", True, False)],
+)
+async def test_which_pages_listen(qr_redis, desktop, settings, mode, asgi, events):
+    settings.AUTH_QR_CODE_PUSH = mode
+    client = async_twin(desktop) if asgi else desktop
+    get = client.get if asgi else (lambda url: in_thread(client.get, url))
+    page = await get(reverse("qr_code_page"))
+    assert (b'data-qrauth-events="/qr/events/' in page.content) is events
+
+
+async def test_redis_down_at_the_start_is_a_503(qr_redis, desktop, monkeypatch):
+    auth_code = await in_thread(open_qr_page, desktop)
+    store._breaker._failed(ConnectionError("down"))  # the breaker is open
+    response = await open_stream(desktop, auth_code)
+    assert response.status_code == 503
+    assert json.loads(response.content)["hint"] == "unavailable"
+    assert int(response["Retry-After"]) >= 1
+
+
+async def test_a_stream_queries_no_database_after_it_starts(
+    qr_redis, computer_and_bob, clock, fast_ticks, monkeypatch
+):
+    computer, bob = computer_and_bob
+    auth_code = await in_thread(open_signin, computer)
+    stream = await stream_of(computer, auth_code)
+    first = await stream.status()
+    queries = []  # every query, from any thread: the stream reads in threads of its own
+    execute = CursorWrapper.execute
+    monkeypatch.setattr(
+        CursorWrapper,
+        "execute",
+        lambda self, sql, *a, **k: queries.append(sql) or execute(self, sql, *a, **k),
+    )
+    clock.now += 1
+    assert (await stream.status())["frame"] != first["frame"]
+    assert queries == []
+    await in_thread(bob.get, frame_path(first), follow=True)  # the phone's own queries
+    phone_queries = len(queries)
+    assert (await stream.status())["hint"] == "scanned"
+    assert len(queries) == phone_queries
+
+
+# -- one subscriber ------------------------------------------------------------------
+
+
+async def test_one_subscriber_connection_for_every_screen(real_redis, desktop, db):
+    browsers = [Client() for _ in range(5)]
+    codes = [await in_thread(open_signin, browser) for browser in browsers]
+    streams = [
+        await stream_of(browser, code) for browser, code in zip(browsers, codes, strict=True)
+    ]
+    for stream in streams:
+        await stream.status()
+    await in_thread(store.subscriber.subscribed.wait, DEADLINE)
+    listeners = [c for c in real_redis.client_list() if int(c.get("sub", 0)) > 0]
+    assert len(listeners) == 1
+    assert store.subscriber.watched == 5
