@@ -216,6 +216,8 @@ def django_admin(env: dict[str, str], *args: str) -> str:
 class WebServer:
     """``python -m django runserver`` on a free loopback port."""
 
+    name = "runserver"
+
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.port = free_port()
@@ -226,11 +228,16 @@ class WebServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{self.port}"] + [
+            "--noreload",
+            "--skip-checks",
+        ]
+
     def start(self) -> WebServer:
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{self.port}"]
-                + ["--noreload", "--skip-checks"],
+                self.command(),
                 cwd=PROJECT,
                 env=self.env,
                 stdout=output,
@@ -241,17 +248,23 @@ class WebServer:
     def wait_until_answering(self) -> None:
         def answering() -> bool:
             if self.process.poll() is not None:
-                raise RuntimeError(f"runserver exited:\n{self.output()}")
+                raise RuntimeError(f"{self.name} exited:\n{self.output()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1.0):
                     return True
             except OSError:
                 return False
 
-        wait_for(answering, f"runserver on port {self.port}", deadline=30)
+        wait_for(answering, f"{self.name} on port {self.port}", deadline=30)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """Gone at once, as a crashed or redeployed process is."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -262,3 +275,22 @@ class WebServer:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.log.unlink(missing_ok=True)
+
+
+class AsgiServer(WebServer):
+    """The test site (tests/asgi.py, static files included) under uvicorn:
+    an ASGI server, so its pages listen to event streams (AUTH_QR_CODE_PUSH
+    "auto")."""
+
+    name = "uvicorn"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "tests.asgi:application"] + [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--lifespan",
+            "off",
+        ]

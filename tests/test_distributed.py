@@ -39,6 +39,7 @@ from .distributed_servers import (
     wait_for,
 )
 from .helpers import open_qr_page
+from .push_streams import frame_path, in_thread, stream_of
 from .redis_servers import REDIS_SERVER, RedisServer
 from .test_approve import collect, open_signin, phone_of, scanned_path, signed_in_as, status
 from .test_example_project import Browser, Page
@@ -198,6 +199,33 @@ def test_cluster_orders_spread_over_the_masters(cluster, cluster_redis):
     assert sum(1 for keys in found.values() if keys) > 1, found
 
 
+async def pushed_approval(computer: Client, phone: Client) -> list[str]:
+    """An approve flow whose desktop listens to its event stream; what the
+    stream said, hint by hint, until it ended."""
+    auth_code = await in_thread(open_signin, computer)
+    stream = await stream_of(computer, auth_code)
+    first = await stream.status()
+    await in_thread(phone.get, frame_path(first), follow=True)
+    scanned = await stream.status()
+    answer = {"action": "approve", "number": scanned["number"]}
+    await in_thread(phone.post, frame_path(first), answer)
+    approved = await stream.status()
+    assert await stream.ended()
+    return [first["hint"], scanned["hint"], approved["hint"]]
+
+
+PUSHED = ["not_scanned", "scanned", "approved"]
+
+
+@pytest.mark.django_db(transaction=True)  # the streams read in threads of their own
+async def test_cluster_push(cluster_redis, computer, bob):
+    """The scripts announce on whichever master holds the order; the one
+    subscriber, on one node, hears every announcement (a plain PUBLISH
+    reaches every node of a Cluster)."""
+    assert await pushed_approval(computer, await in_thread(phone_of, bob)) == PUSHED
+    assert await pushed_approval(Client(), await in_thread(phone_of, bob)) == PUSHED
+
+
 # -- Redis Sentinel ----------------------------------------------------------------------
 
 
@@ -244,6 +272,12 @@ def test_sentinel_approve(sentinel, sentinel_redis, computer, bob):
     """An approve flow runs whole through a Sentinel-managed master."""
     order_id = approve(computer, phone_of(bob))
     assert stored_on(sentinel.master) == {store.order_key(order_id)}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_sentinel_push(sentinel, sentinel_redis, computer, bob):
+    """Through a Sentinel-managed master, the stream hears every change."""
+    assert await pushed_approval(computer, await in_thread(phone_of, bob)) == PUSHED
 
 
 @pytest.fixture

@@ -13,84 +13,25 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.db.backends.utils import CursorWrapper
-from django.test import AsyncClient, Client
+from django.test import Client
 from django.urls import reverse
 
 from qrauth import store
 from qrauth.flows import push
 
 from .helpers import browser_of, open_qr_page, open_signin, status
+from .push_streams import (
+    DEADLINE,
+    Stream,
+    async_twin,
+    frame_path,
+    in_thread,
+    open_stream,
+    stream_of,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-DEADLINE = 10.0  # seconds: a loaded machine
-
-
-class Stream:
-    """An open event stream, event by event: (event type, data)."""
-
-    def __init__(self, response) -> None:
-        self.response = response
-        self.retry: int | None = None
-        self._chunks = aiter(response.streaming_content)
-
-    async def next(self, deadline: float = DEADLINE) -> tuple[str, dict]:
-        while True:
-            chunk = await asyncio.wait_for(anext(self._chunks), deadline)
-            kind, data = "message", None
-            for line in (chunk.decode() if isinstance(chunk, bytes) else chunk).splitlines():
-                name, _, value = line.partition(": ")
-                if name == "retry":
-                    self.retry = int(value)
-                elif name == "event":
-                    kind = value
-                elif name == "data":
-                    data = json.loads(value)
-            if data is not None:
-                return kind, data
-
-    async def status(self, deadline: float = DEADLINE) -> dict:
-        """The next status event (heartbeats skipped)."""
-        while True:
-            kind, data = await self.next(deadline)
-            if kind == "message":
-                return data
-            assert kind == "ping", kind
-
-    async def ended(self) -> bool:
-        try:
-            await asyncio.wait_for(anext(self._chunks), DEADLINE)
-        except StopAsyncIteration:
-            return True
-        return False
-
-
-def async_twin(browser: Client) -> AsyncClient:
-    """An AsyncClient with ``browser``'s cookies: the same browser."""
-    twin = AsyncClient()
-    twin.cookies = browser.cookies
-    return twin
-
-
-async def open_stream(browser: Client, auth_code: str, name: str = "qrauth_events", **headers):
-    response = await async_twin(browser).get(reverse(name, args=[auth_code]), headers=headers)
-    return response
-
-
-async def stream_of(browser: Client, auth_code: str, **headers) -> Stream:
-    response = await open_stream(browser, auth_code, **headers)
-    assert response.status_code == 200, response.content
-    return Stream(response)
-
-
-def in_thread(function, *args, **kwargs):
-    return sync_to_async(function)(*args, **kwargs)
-
-
-def frame_path(payload: dict) -> str:
-    return urlsplit(payload["frame"]).path
 
 
 @pytest.fixture
@@ -100,9 +41,10 @@ def computer_and_bob(bob):
 
 
 @pytest.fixture
-async def listening(qr_redis):
+async def listening():
     """The process's subscriber is listening on this test's Redis (it starts
-    with the first stream, and reads every order again when it does)."""
+    with the first stream, and reads every order again when it does). Ask
+    for it after the Redis fixture."""
     with store.subscriber.watch("warming-up"):
         assert await in_thread(store.subscriber.subscribed.wait, DEADLINE)
 
@@ -381,3 +323,34 @@ async def test_one_subscriber_connection_for_every_screen(real_redis, desktop, d
     listeners = [c for c in real_redis.client_list() if int(c.get("sub", 0)) > 0]
     assert len(listeners) == 1
     assert store.subscriber.watched == 5
+
+
+async def test_a_change_while_the_subscriber_was_away_is_read_on_its_return(
+    real_redis, computer_and_bob, listening, monkeypatch
+):
+    """The one connection drops (a Redis restart, a network blip); the phone
+    scans before it is back, so nobody hears the announcement. Once the
+    subscriber is back, every screen reads its order again."""
+    from qrauth.store import events
+
+    monkeypatch.setattr(events, "_BACKOFF_FIRST", 60.0)  # back only when renewed below
+    computer, bob = computer_and_bob
+    auth_code = await in_thread(open_signin, computer)
+    stream = await stream_of(computer, auth_code)
+    first = await stream.status()
+    subscriptions = store.subscriber.subscriptions
+    real_redis.client_kill_filter(_type="pubsub")
+    await in_thread(wait_until, lambda: not store.subscriber.subscribed.is_set())
+    await in_thread(bob.get, frame_path(first), follow=True)  # announced to no one
+    store.subscriber.renew()
+    assert (await stream.status())["hint"] == "scanned"
+    assert store.subscriber.subscriptions == subscriptions + 1
+
+
+def wait_until(condition, deadline: float = DEADLINE) -> None:
+    import time
+
+    end = time.monotonic() + deadline
+    while not condition():
+        assert time.monotonic() < end, "not in time"
+        time.sleep(0.01)  # another thread's progress, not our clock
