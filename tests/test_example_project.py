@@ -315,6 +315,21 @@ def test_a_signal_to_the_demo_group_stops_its_redis(demo_server, demo_env, numbe
     assert not is_answering(demo_server.port)
 
 
+def test_ctrl_c_stops_the_demo_while_a_screen_listens(demo_server, demo_env):
+    """An open event stream lives as long as its code: the server must not
+    wait minutes for it to end."""
+    desktop = Browser(demo_server.base_url)
+    page = desktop.get("/qr/signin/")
+    events = re.search(r'data-qrauth-events="(/qr/events/[^"]+/)"', page.text).group(1)
+    with desktop.opener.open(demo_server.base_url + events, timeout=HTTP_TIMEOUT) as stream:
+        next(line for line in stream if line.startswith(b"data: "))  # it is open
+        demo_server.signal_group(signal.SIGINT)
+        # Well before serve.py's own 30 s wait for its children, after which
+        # it kills them: the server lets the stream go by itself.
+        gone = lambda: _demo_is_gone(demo_server, demo_env)  # noqa: E731
+        wait_for(gone, "the demo and its Redis not gone", deadline=20)
+
+
 def test_ctrl_c_stops_a_demo_started_with_sigint_ignored(demo_env, tmp_path):
     """A shell script's ``make demo &`` starts it with SIGINT ignored, which
     children inherit across exec: Ctrl-C must still stop all of it."""

@@ -106,6 +106,9 @@ def _serve(addr: str, redis_url: str) -> int:
     host, _, port = addr.rpartition(":")
     command = [sys.executable, "-m", "uvicorn", "demo.asgi:application"]
     command += ["--host", host or "127.0.0.1", "--port", port, "--lifespan", "off"]
+    # Open event streams live as long as their codes: on Ctrl-C, cut them
+    # after a moment instead of waiting minutes for them to end.
+    command += ["--timeout-graceful-shutdown", "2"]
     server = _child(command, env=env)
     print(_greeting(addr), flush=True)
     try:
