@@ -16,9 +16,12 @@ import pytest
 from django.db.backends.utils import CursorWrapper
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from qrauth import store
 from qrauth.flows import push
+from qrauth.model import State
+from qrauth.wording import describe
 
 from .helpers import browser_of, open_qr_page, open_signin, status
 from .push_streams import (
@@ -262,6 +265,30 @@ async def test_push_off_means_no_stream_and_a_polling_page(qr_redis, desktop, se
     assert (await open_stream(desktop, auth_code)).status_code == 404
     page = await async_twin(desktop).get(reverse("qr_code_page"))
     assert b"data-qrauth-events" not in page.content
+
+
+async def test_every_event_speaks_the_language_of_the_request(qr_redis, desktop, clock):
+    auth_code = await in_thread(open_qr_page, desktop)
+    stream = await stream_of(desktop, auth_code, accept_language="sv")
+    swedish = await in_thread(
+        desktop.get, reverse("qrauth_status", args=[auth_code]), headers={"accept-language": "sv"}
+    )
+    assert (await stream.status())["message"] == json.loads(swedish.content)["message"]
+    await in_thread(desktop.post, reverse("qrauth_cancel", args=[auth_code]))
+    cancelled = await stream.status()
+    with translation.override("sv"):
+        assert cancelled["message"] == describe(State.CANCELLED, flow="handoff")["message"]
+    assert cancelled["message"] != describe(State.CANCELLED, flow="handoff")["message"]
+
+
+def test_no_stream_under_wsgi_unless_push_is_on(qr_redis, desktop, settings):
+    """Under WSGI a stream holds a worker for minutes: "auto" serves none
+    there, even to a browser that asks for one by hand."""
+    auth_code = open_qr_page(desktop)
+    url = reverse("qrauth_events", args=[auth_code])
+    assert desktop.get(url).status_code == 404
+    settings.AUTH_QR_CODE_PUSH = "on"
+    assert desktop.get(url).status_code == 200
 
 
 @pytest.mark.parametrize(

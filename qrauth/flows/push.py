@@ -184,7 +184,7 @@ def _ends(loop: asyncio.AbstractEventLoop, watch: Watch, snapshot: Any) -> float
     then), or, while Redis is away, after the back-off."""
     if snapshot is UNAVAILABLE:
         return loop.time() + settings.REDIS_FAILURE_BACKOFF
-    return loop.time() + max(watch.lasts(snapshot), 0) + 0.05
+    return loop.time() + max(watch.lasts(snapshot), 0) + 0.25
 
 
 def is_final(payload: dict[str, Any]) -> bool:

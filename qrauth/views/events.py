@@ -75,8 +75,10 @@ async def _stream(
 ) -> HttpResponse:
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    if settings.PUSH == "off":
-        raise Http404("event streams are turned off (AUTH_QR_CODE_PUSH)")
+    if not push.wanted(request):
+        # Off, or "auto" under WSGI: there a stream would hold a worker for
+        # minutes, and anyone with a code of their own could ask for many.
+        raise Http404("no event streams here (AUTH_QR_CODE_PUSH)")
     try:
         watch = await sync_to_async(open_watch)(request, auth_code)
     except StoreUnavailable:
@@ -87,16 +89,18 @@ async def _stream(
         wait = max(math.ceil(over.retry_after), 1)
         response = already_logged(responses.limited_json(request, wait), wait)
     else:
-        response = StreamingHttpResponse(
-            _events(request, watch, payload), content_type="text/event-stream"
-        )
+        # The language of the request, for every event: the stream goes on
+        # after the middleware that chose it is done.
+        events = _events(request, watch, payload, translation.get_language())
+        response = StreamingHttpResponse(events, content_type="text/event-stream")
         # No proxy may hold the events back (nginx reads this header).
         response["X-Accel-Buffering"] = "no"
     return protect_headers(response)
 
 
-async def _events(request: HttpRequest, watch: push.Watch, payload: Payload) -> AsyncIterator[str]:
-    language = translation.get_language()
+async def _events(
+    request: HttpRequest, watch: push.Watch, payload: Payload, language: str
+) -> AsyncIterator[str]:
     try:
         await _let_go_of_the_request()
         yield f"retry: {random.randint(*RETRY_MS)}\n\n"
