@@ -202,8 +202,10 @@ async def test_the_phone_waiting_for_its_desktop_hears_the_allow(
     auth_code = await in_thread(open_qr_page, desktop)
     path = frame_path(await in_thread(status, desktop, auth_code))
     await in_thread(phone.get, path, follow=True)
-    waiting = await in_thread(phone.post, path)
+    waiting = await async_twin(phone).post(path)  # through ASGI: the page listens
     wait_code = waiting.context["auth_code"]
+    events_url = reverse("qrauth_wait_events", args=[wait_code])
+    assert f'data-qrauth-events="{events_url}"' in waiting.content.decode()
     assert (await open_stream(desktop, wait_code, "qrauth_wait_events")).status_code == 404
     stream = await stream_of_wait(phone, wait_code)
     assert (await stream.status())["hint"] == "waiting"
@@ -381,3 +383,14 @@ def wait_until(condition, deadline: float = DEADLINE) -> None:
     while not condition():
         assert time.monotonic() < end, "not in time"
         time.sleep(0.01)  # another thread's progress, not our clock
+
+
+async def test_a_site_with_atomic_requests_streams_too(qr_redis, desktop, monkeypatch):
+    """ATOMIC_REQUESTS cannot wrap an async view (Django refuses): the
+    stream views opt out, as they write nothing to the database."""
+    from django.db import connection
+
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    auth_code = await in_thread(open_qr_page, desktop)
+    stream = await stream_of(desktop, auth_code)
+    assert (await stream.status())["state"] == "pending"
