@@ -146,10 +146,13 @@ async def _let_go_of_the_request() -> None:
     call of this request (Django's own, at the end) gets a new one.
     """
     await sync_to_async(_close_database)()
-    context = SyncToAsync.thread_sensitive_context.get(None)
-    if context is None or getattr(context, "_executor", None) is not None:
+    # asgiref's own bookkeeping (3.x): if it ever changes, the thread stays.
+    current = getattr(SyncToAsync, "thread_sensitive_context", None)
+    executors = getattr(SyncToAsync, "context_to_thread_executor", None)
+    context = current.get(None) if current is not None else None
+    if context is None or executors is None or getattr(context, "_executor", None) is not None:
         return  # no such thread, or one the server owns
-    executor = SyncToAsync.context_to_thread_executor.pop(context, None)
+    executor = executors.pop(context, None)
     if executor is not None:
         executor.shutdown(wait=False)
 
