@@ -39,9 +39,12 @@ class Stream:
                 return kind, data
 
     async def status(self, deadline: float = DEADLINE) -> dict:
-        """The next status event (heartbeats skipped)."""
+        """The next status event (heartbeats skipped), within ``deadline``
+        seconds in all: heartbeats must not keep a test waiting forever."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline
         while True:
-            kind, data = await self.next(deadline)
+            kind, data = await self.next(max(end - loop.time(), 0.001))
             if kind == "message":
                 return data
             assert kind == "ping", kind

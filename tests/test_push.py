@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import aclosing
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
@@ -130,9 +132,15 @@ async def test_a_fresh_frame_every_second_without_asking_redis(
     while len(frames) < 3:
         frames.add((await stream.status())["frame"])
     assert round_trips.count == 0
+    # A tick's event is the poll's answer, whose frame it swapped in.
+    clock.now += 1
+    ticked = await stream.status()
+    polled = await in_thread(status, desktop, auth_code)
+    assert {**ticked, "expires_in": 0} == {**polled, "expires_in": 0}
     # Each is a frame the phone can use now.
     assert frame_path(first).rsplit(".", 2)[1] == "0"
     assert sorted(urlsplit(f).path.rsplit(".", 2)[1] for f in frames) == ["0", "1", "2"]
+    assert frame_path(ticked).rsplit(".", 2)[1] == "3"
 
 
 async def test_a_heartbeat_while_nothing_changes(qr_redis, computer_and_bob, monkeypatch):
@@ -394,3 +402,36 @@ async def test_a_site_with_atomic_requests_streams_too(qr_redis, desktop, monkey
     auth_code = await in_thread(open_qr_page, desktop)
     stream = await stream_of(desktop, auth_code)
     assert (await stream.status())["state"] == "pending"
+
+
+async def test_a_timer_that_fires_a_little_early_still_ticks(qr_redis, monkeypatch):
+    """uvloop rounds a timer to whole milliseconds, so a wait may end just
+    before the frame is due: that is a frame, never a heartbeat, and no
+    frame is skipped."""
+    from qrauth.flows import codes
+    from qrauth.model import Flow, State
+    from qrauth.store import events
+
+    monkeypatch.setattr(push, "PERIOD", 0.02)
+    wait = events.Waiter.wait
+
+    async def early(self, timeout):
+        return await wait(self, max(timeout - 0.001, 0))
+
+    monkeypatch.setattr(events.Waiter, "wait", early)
+    frames = iter(range(1, 1000))
+    first = codes.CodeStatus(Flow.APPROVE, State.PENDING, expires_in=60, frame="frame-0")
+    watch = push.Watch(
+        order_id="an-order",
+        read=lambda: first,
+        lasts=lambda status: status.expires_in,
+        tick=lambda status: replace(status, frame=f"frame-{next(frames)}"),
+    )
+    shown = []
+    async with aclosing(push.follow(watch)) as snapshots:
+        async for snapshot in snapshots:
+            shown.append(snapshot)
+            if len(shown) == 10:
+                break
+    assert None not in shown  # no heartbeat
+    assert [status.frame for status in shown] == [f"frame-{n}" for n in range(10)]

@@ -16,9 +16,10 @@ import asyncio
 import logging
 import math
 import random
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.handlers.asgi import ASGIRequest
@@ -36,6 +37,7 @@ __all__ = [
     "Watch",
     "follow",
     "is_final",
+    "ticked",
     "open_code_watch",
     "open_wait_watch",
     "wanted",
@@ -138,45 +140,76 @@ async def _read(watch: Watch) -> Any:
 async def follow(watch: Watch) -> AsyncIterator[Any]:
     """What the screen shows, as it changes (see the module's docstring),
     until the caller stops; Http404 once the order is no longer this
-    browser's. Each stream ticks at its own point in the second, so that a
-    server's thousands of streams do not all wake at once."""
+    browser's. Each stream ticks at its own point in the wall-clock second
+    (frames change on whole seconds), so that a server's thousands of
+    streams do not all wake at once, and each tick finds a new frame."""
     loop = asyncio.get_running_loop()
-    phase = random.random() * PERIOD
+    ticker = _Ticker(loop)
     with store.subscriber.watch(watch.order_id) as waiter:
         snapshot = await _read(watch)
         yield snapshot
         said = loop.time()
         ends = _ends(loop, watch, snapshot)
+        tick_at = ticker.next() if _ticks(snapshot) else math.inf
         while True:
-            now = loop.time()
-            tick_at = _next_tick(now, phase) if _ticks(snapshot) else math.inf
-            wake_at = min(tick_at, ends, said + HEARTBEAT)
-            changed = await waiter.wait(max(wake_at - now, 0))
-            now = loop.time()
+            changed = await waiter.wait(max(min(tick_at, ends, said + HEARTBEAT) - loop.time(), 0))
+            # A timer may fire a little early (uvloop rounds to whole ms):
+            # what is due within a moment is due now.
+            now = loop.time() + _EARLY
             if changed or now >= ends:
                 read = await _read(watch)
                 ends = _ends(loop, watch, read)
-                if read == snapshot:
+                if _same(read, snapshot):
                     continue  # woken for nothing new (a resubscription)
                 snapshot = read
-                yield snapshot
+                tick_at = ticker.next() if _ticks(snapshot) else math.inf
             elif now >= tick_at:
+                tick_at = ticker.next()
                 fresh = watch.tick(snapshot)
                 if fresh is None:
                     continue
                 snapshot = fresh
-                yield snapshot
-            else:
+            elif now >= said + HEARTBEAT:
                 yield None  # a heartbeat
+                said = loop.time()
+                continue
+            else:
+                continue  # woke early: wait on
+            yield snapshot
             said = loop.time()
+
+
+_EARLY = 0.002  # seconds
+
+
+class _Ticker:
+    """When a stream's next frame is due: once a second, at the stream's own
+    point of the wall-clock second, well inside it (frames change on whole
+    seconds: a tick at .00 or .99 could find the frame it sent before)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._phase = PERIOD * random.uniform(0.05, 0.95)
+        self._wall_minus_loop = time.time() - loop.time()
+
+    def next(self) -> float:
+        now = self._loop.time()
+        wall = now + self._wall_minus_loop
+        return now + PERIOD - ((wall - self._phase) % PERIOD)
+
+
+def _same(read: Any, shown: Any) -> bool:
+    """Whether what was read says nothing new beside what the screen shows:
+    the time left goes down by itself, and the frame moves on each tick."""
+    if isinstance(read, codes.CodeStatus) and isinstance(shown, codes.CodeStatus):
+        return replace(read, expires_in=shown.expires_in, frame=shown.frame) == shown
+    if isinstance(read, tuple) and isinstance(shown, tuple):
+        return read[0] == shown[0]  # (state, seconds left) of the waiting phone
+    return read is shown or read == shown
 
 
 def _ticks(snapshot: Any) -> bool:
     return isinstance(snapshot, codes.CodeStatus) and snapshot.frame is not None
-
-
-def _next_tick(now: float, phase: float) -> float:
-    return now + PERIOD - ((now - phase) % PERIOD)
 
 
 def _ends(loop: asyncio.AbstractEventLoop, watch: Watch, snapshot: Any) -> float:
@@ -185,6 +218,17 @@ def _ends(loop: asyncio.AbstractEventLoop, watch: Watch, snapshot: Any) -> float
     if snapshot is UNAVAILABLE:
         return loop.time() + settings.REDIS_FAILURE_BACKOFF
     return loop.time() + max(watch.lasts(snapshot), 0) + 0.25
+
+
+def ticked(before: Any, now: Any) -> bool:
+    """Whether ``now`` is ``before`` with only a new frame (and less time
+    left): what a tick makes. Its payload is the one before with the
+    frame swapped, not made again (the stream's work each second)."""
+    if not isinstance(before, codes.CodeStatus) or not isinstance(now, codes.CodeStatus):
+        return False
+    if before.frame is None or now.frame is None:
+        return False
+    return replace(now, frame=before.frame, expires_in=before.expires_in) == before
 
 
 def is_final(payload: dict[str, Any]) -> bool:

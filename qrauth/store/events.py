@@ -49,28 +49,45 @@ def events_channel() -> str:
 
 
 class Waiter:
-    """One waiting screen: an asyncio event, set from the listening thread."""
+    """One waiting screen, woken from the listening thread. A future and a
+    timer per wait, no task: a process waits on thousands every second."""
 
     def __init__(self, key: str) -> None:
         self.key = key
         self.loop = asyncio.get_running_loop()
-        self.changed = asyncio.Event()
+        self._woken = False
+        self._future: asyncio.Future[bool] | None = None
 
     def wake(self) -> None:
+        """From any thread: the order changed, or may have."""
         try:
-            self.loop.call_soon_threadsafe(self.changed.set)
+            self.loop.call_soon_threadsafe(self._set)
         except RuntimeError:  # its loop is closed: the screen is gone
             pass
 
+    def _set(self) -> None:
+        if self._future is not None and not self._future.done():
+            self._future.set_result(True)
+        else:
+            self._woken = True  # not waiting now: the next wait returns at once
+
     async def wait(self, timeout: float) -> bool:
         """Whether the order changed (or may have) within ``timeout`` s."""
-        if not self.changed.is_set():
-            try:
-                await asyncio.wait_for(self.changed.wait(), timeout)
-            except asyncio.TimeoutError:  # not TimeoutError itself before 3.11
-                return False
-        self.changed.clear()
-        return True
+        if self._woken:
+            self._woken = False
+            return True
+        future = self._future = self.loop.create_future()
+        timer = self.loop.call_later(timeout, _settle, future, False)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+            self._future = None
+
+
+def _settle(future: asyncio.Future[bool], value: bool) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 class Subscriber:

@@ -104,13 +104,18 @@ async def _events(
     try:
         await _let_go_of_the_request()
         yield f"retry: {random.randint(*RETRY_MS)}\n\n"
+        before, status = None, {}
         async with aclosing(push.follow(watch)) as snapshots:
             async for snapshot in snapshots:
                 if snapshot is None:
                     yield "event: ping\ndata: {}\n\n"
                     continue
-                with translation.override(language):
-                    status = _payload(request, snapshot, payload)
+                if push.ticked(before, snapshot):
+                    status = _with_frame(status, before, snapshot)
+                else:
+                    with translation.override(language):
+                        status = _payload(request, snapshot, payload)
+                before = snapshot
                 yield _event(status)
                 if push.is_final(status):
                     return
@@ -126,6 +131,13 @@ def _payload(request: HttpRequest, snapshot: Any, payload: Payload) -> dict[str,
     if snapshot is push.UNAVAILABLE:
         return json.loads(responses.unavailable_json(request).content)
     return payload(request, snapshot)
+
+
+def _with_frame(status: dict[str, Any], before: Any, now: Any) -> dict[str, Any]:
+    """``status`` with the frame of ``now`` in place of the frame of
+    ``before``: the same scan URL but for its token, and the time left."""
+    frame = status["frame"].replace(before.frame, now.frame)
+    return {**status, "frame": frame, "expires_in": round(now.expires_in, 1)}
 
 
 def _event(status: dict[str, Any]) -> str:
