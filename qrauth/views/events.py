@@ -80,7 +80,7 @@ async def _stream(
         # minutes, and anyone with a code of their own could ask for many.
         raise Http404("no event streams here (AUTH_QR_CODE_PUSH)")
     try:
-        watch = await sync_to_async(open_watch)(request, auth_code)
+        watch = await sync_to_async(_opened)(open_watch, request, auth_code)
     except StoreUnavailable:
         response = already_logged(
             responses.unavailable_json(request), settings.REDIS_FAILURE_BACKOFF
@@ -102,7 +102,7 @@ async def _events(
     request: HttpRequest, watch: push.Watch, payload: Payload, language: str
 ) -> AsyncIterator[str]:
     try:
-        await _let_go_of_the_request()
+        _let_go_of_the_request()
         yield f"retry: {random.randint(*RETRY_MS)}\n\n"
         before, status = None, {}
         async with aclosing(push.follow(watch)) as snapshots:
@@ -148,16 +148,27 @@ def _event(status: dict[str, Any]) -> str:
     return f"id: {status.get('hint', '')}\ndata: {data}\n\n"
 
 
-async def _let_go_of_the_request() -> None:
+def _opened(
+    open_watch: Callable[..., push.Watch], request: HttpRequest, auth_code: str
+) -> push.Watch:
+    """``open_watch``, in the request's worker thread, which then closes its
+    database connection: the stream needs it no more (see below)."""
+    try:
+        return open_watch(request, auth_code)
+    finally:
+        _close_database()
+
+
+def _let_go_of_the_request() -> None:
     """Hold no database connection and no thread for the stream's minutes.
 
     The session was read (database sessions: one query) in this request's
     own worker thread, which Django's ASGI handler keeps, with its database
-    connection, until the response ends. The stream needs neither: close
-    the connection in that thread, then let the thread go. A later sync
-    call of this request (Django's own, at the end) gets a new one.
+    connection, until the response ends. The stream needs neither: the
+    connection was closed in that thread (``_opened``); let the thread go.
+    A later sync call of this request (Django's own, at the end) gets a
+    new one.
     """
-    await sync_to_async(_close_database)()
     # asgiref's own bookkeeping (3.x): if it ever changes, the thread stays.
     current = getattr(SyncToAsync, "thread_sensitive_context", None)
     executors = getattr(SyncToAsync, "context_to_thread_executor", None)
