@@ -213,6 +213,20 @@ def django_admin(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def signed_in_session(env: dict[str, str], username: str) -> str:
+    """The key of a session signed in as ``username`` (made if need be), made
+    in the database of ``env``'s processes: a browser's ``sessionid``."""
+    script = (
+        "from django.contrib.auth import get_user_model\n"
+        "from django.test import Client\n"
+        f"user, _ = get_user_model().objects.get_or_create(username={username!r})\n"
+        "client = Client()\n"
+        "client.force_login(user)\n"
+        "print(client.cookies['sessionid'].value)\n"
+    )
+    return django_admin(env, "shell", "--verbosity", "0", "-c", script).split()[-1]
+
+
 class WebServer:
     """``python -m django runserver`` on a free loopback port."""
 

@@ -36,6 +36,7 @@ from .distributed_servers import (
     django_admin,
     django_env,
     require_tool,
+    signed_in_session,
     wait_for,
 )
 from .helpers import open_qr_page
@@ -331,17 +332,9 @@ class Site:
     def browser_of(self, username: str) -> Browser:
         """A browser signed in as ``username``: a session made in the shared
         database (tests/urls.py has no login view)."""
-        script = (
-            "from django.contrib.auth import get_user_model\n"
-            "from django.test import Client\n"
-            f"user, _ = get_user_model().objects.get_or_create(username={username!r})\n"
-            "client = Client()\n"
-            "client.force_login(user)\n"
-            "print(client.cookies['sessionid'].value)\n"
-        )
-        output = django_admin(self.env, "shell", "--verbosity", "0", "-c", script)
         browser = Browser(self.a.base_url)
-        jar_of(browser).set_cookie(loopback_cookie("sessionid", output.split()[-1]))
+        session = signed_in_session(self.env, username)
+        jar_of(browser).set_cookie(loopback_cookie("sessionid", session))
         return browser
 
 

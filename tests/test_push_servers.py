@@ -19,7 +19,14 @@ import httpx
 import pytest
 import redis
 
-from .distributed_servers import AsgiServer, django_admin, django_env, require_tool, wait_for
+from .distributed_servers import (
+    AsgiServer,
+    django_admin,
+    django_env,
+    require_tool,
+    signed_in_session,
+    wait_for,
+)
 from .redis_servers import REDIS_SERVER, RedisServer
 
 pytestmark = [pytest.mark.slow]
@@ -35,21 +42,10 @@ class Site:
     a: AsgiServer
     b: AsgiServer
 
-    def session_of(self, username: str) -> str:
-        """A session signed in as ``username``, made in the shared database."""
-        script = (
-            "from django.contrib.auth import get_user_model\n"
-            "from django.test import Client\n"
-            f"user, _ = get_user_model().objects.get_or_create(username={username!r})\n"
-            "client = Client()\n"
-            "client.force_login(user)\n"
-            "print(client.cookies['sessionid'].value)\n"
-        )
-        return django_admin(self.env, "shell", "--verbosity", "0", "-c", script).split()[-1]
-
     def phone_of(self, username: str, server: AsgiServer) -> httpx.Client:
         phone = httpx.Client(base_url=server.base_url, timeout=DEADLINE)
-        phone.cookies.set("sessionid", self.session_of(username), domain="127.0.0.1")
+        session = signed_in_session(self.env, username)
+        phone.cookies.set("sessionid", session, domain="127.0.0.1")
         return phone
 
 
