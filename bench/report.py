@@ -7,6 +7,8 @@ the target with whether it was met.
 
 from __future__ import annotations
 
+import math
+import statistics
 import subprocess
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,7 @@ class Results:
     rendering: dict[str, float | None] = field(default_factory=dict)
     memory: tuple[dict[str, Any], list[Any], int] | None = None  # footprint's, bare key
     commands: list[Any] = field(default_factory=list)
+    push: Any = None  # push.PushResults, row 7
     seconds: float = 0.0
 
 
@@ -262,6 +265,186 @@ def growth_rows(growth: dict[str, Any]) -> list[Row]:
     ]
 
 
+# -- row 7 -----------------------------------------------------------------------
+
+
+def _percentile(values: list[float], percent: float) -> float:
+    """Nearest rank: a value that was measured."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(percent / 100 * len(ordered)) - 1, 0)] if ordered else math.nan
+
+
+def push_rows(push: Any) -> list[Row]:
+    """Push against polling (bench/push.py): the sign-in's latency and the
+    waiting page's requests, then the waiting screens one process holds,
+    each beside polling measured in the same run."""
+    return [*_push_sign_in_rows(push), *_push_capacity_rows(push)]
+
+
+def _push_sign_in_rows(push: Any) -> list[Row]:
+    ours, theirs = push.push, push.polling
+    p50, their_p50 = _percentile(ours.latencies, 50), _percentile(theirs.latencies, 50)
+    p95, their_p95 = _percentile(ours.latencies, 95), _percentile(theirs.latencies, 95)
+    met = p95 <= 0.150 and p95 <= their_p95 / 5
+    requests, their_requests = statistics.mean(ours.requests), statistics.mean(theirs.requests)
+    per_second = statistics.mean(
+        (count - 2) / waited for count, waited in zip(theirs.requests, theirs.waited, strict=True)
+    )
+    return [
+        (
+            f"7. push: phone approves -> waiting page knows, p50, ms ({len(ours.latencies)} "
+            "sign-ins each way, at once)",
+            f"{p50 * 1e3:.0f} (event stream)",
+            f"{their_p50 * 1e3:.0f} (polling once a second)",
+            f"{p50 / their_p50:.2f} (push/polling)",
+            "",
+        ),
+        (
+            "   push: phone approves -> waiting page knows, p95, ms",
+            f"{p95 * 1e3:.0f}",
+            f"{their_p95 * 1e3:.0f}",
+            f"{p95 / their_p95:.2f} (push/polling)",
+            f"≤ 150 ms and ≤ 0.2 of polling, {_met(met)}",
+        ),
+        (
+            "   push: of which the approving POST's own time (the phone's answer), p50 / p95, ms",
+            _p50_p95(ours.posts),
+            _p50_p95(theirs.posts),
+            "",
+            "",
+        ),
+        (
+            "   push: the waiting page knows before the phone has its answer, p50, ms",
+            f"{_ahead(ours) * 1e3:.0f}",
+            f"{_ahead(theirs) * 1e3:.0f}",
+            "",
+            "",
+        ),
+        (
+            "   push: requests from the waiting page per sign-in (page, stream or polls, collect)",
+            f"{requests:.1f} (at most {max(ours.requests)})",
+            f"{their_requests:.1f} ({per_second:.2f} polls per second waited)",
+            f"{requests / their_requests:.2f}",
+            _at_most(max(ours.requests), 3),
+        ),
+    ]
+
+
+def _p50_p95(seconds: list[float]) -> str:
+    return f"{_percentile(seconds, 50) * 1e3:.0f} / {_percentile(seconds, 95) * 1e3:.0f}"
+
+
+def _ahead(got: Any) -> float:
+    """How long before the phone's POST answered the waiting page knew (median)."""
+    return statistics.median(
+        post - latency for post, latency in zip(got.posts, got.latencies, strict=True)
+    )
+
+
+def _push_capacity_rows(push: Any) -> list[Row]:
+    found, bare, polled = push.capacity, push.bare, push.polled
+    busy = found.steady_cpu_seconds / found.steady_seconds
+    held = polled.requests_per_second
+    late = _percentile(found.lateness, 99)
+    in_time = sum(seconds <= 30 for seconds in found.reconnected)
+    push_us, poll_us = found.cpu_per_screen_second * 1e6, polled.cpu_per_poll * 1e6
+    frame_us, bare_us = found.cpu_per_frame * 1e6, bare.cpu_per_frame * 1e6
+    after = found.database_files_after
+    after = "not counted: screens still reconnecting" if after < 0 else after
+    return [
+        (
+            f"   push: waiting screens open on one uvicorn process on one CPU (of "
+            f"{found.wanted:,}, given {push.sizes.open_seconds:.0f} s), each a frame a second",
+            f"{found.streams:,} ({100 * busy:.0f} % of the CPU once open)",
+            f"{held:,.0f} (polls/s of gunicorn, 2 workers on 1 CPU: screens at 1 poll/s)",
+            f"{found.streams / held:.1f}",
+            _at_least(found.streams, 10_000, " screens"),
+        ),
+        (
+            f"   push: frame lateness p99, ms ({len(found.lateness):,} frames in "
+            f"{found.steady_seconds:.0f} s)",
+            f"{late * 1e3:.0f} (p50 {_percentile(found.lateness, 50) * 1e3:.0f}, "
+            f"max {max(found.lateness, default=math.nan) * 1e3:.0f}; "
+            f"{found.pings:,} heartbeats)",
+            f"{_percentile(bare.lateness, 99) * 1e3:.0f} (bare event stream, "
+            f"{bare.streams:,} screens)",
+            "",
+            f"< 1000 ms, {_met(late < 1)}",
+        ),
+        (
+            "   push: server CPU per frame sent, µs",
+            f"{frame_us:.0f}",
+            f"{bare_us:.0f} (bare event stream: middleware, session, a frame-sized event)",
+            f"{frame_us / bare_us:.2f} (ours/bare)",
+            "",
+        ),
+        (
+            "   push: server memory per open stream, KB (RSS growth / streams)",
+            f"{found.kb_per_screen:.1f}",
+            f"{bare.kb_per_screen:.1f} (bare event stream)",
+            f"{found.kb_per_screen / bare.kb_per_screen:.2f}",
+            _at_most(found.kb_per_screen, 50, " KB"),
+        ),
+        (
+            "   push: Redis subscriber connections (CLIENT LIST, sub > 0)",
+            f"{found.subscribers} (after the restart: {found.subscribers_after})",
+            "",
+            "",
+            f"exactly 1, {_met(found.subscribers == 1 and found.subscribers_after == 1)}",
+        ),
+        (
+            "   push: SQLite files the server holds open, streams open",
+            f"{found.database_files} (after the restart: {after})",
+            "",
+            "",
+            f"0, {_met(found.database_files == 0 and found.database_files_after <= 0)}",
+        ),
+        (
+            f"   push: server killed, of its {found.streams:,} screens served again within 30 s",
+            f"{in_time:,} (the last after {max(found.reconnected, default=math.nan):.1f} s, p50 "
+            f"{_percentile(found.reconnected, 50):.1f} s; {found.not_back:,} not back; "
+            f"refused: {_refusals(found.refused)})",
+            "",
+            "",
+            f"all within 30 s, {_met(in_time == found.streams == found.wanted)}",
+        ),
+        (
+            "   push: server CPU per waiting screen per second, µs",
+            f"{push_us:.0f}",
+            f"{poll_us:.0f} (a status poll, gunicorn)",
+            f"{push_us / poll_us:.2f} (push/polling)",
+            "",
+        ),
+    ]
+
+
+def _refusals(refused: dict[str, int]) -> str:
+    return ", ".join(f"{count} {why}" for why, count in refused.items()) or "none"
+
+
+def push_settings(push: Any) -> str:
+    sizes = push.sizes
+    return (
+        "Row 7 (bench/push.py): one uvicorn process (uvloop, httptools) on CPU 0 serving "
+        "the bench site's ASGI application (SQLite in WAL mode from this row on); the "
+        "clients and redis-server on CPU 1. "
+        f"Sign-ins: {sizes.sign_ins} pushed and {sizes.sign_ins} polled, "
+        f"{push.sign_in_workers} at once, each worker alternating; the phone approves 0.5 to "
+        "1.5 s after the number shows (typing it); latency from just before the approving "
+        "POST to the waiting page's status saying approved. "
+        f"Waiting screens: raw asyncio clients in {push.client_processes} processes, each "
+        "screen its own database session and approve order, opened "
+        f"{push.opening_at_once} at a time per process for at most {sizes.open_seconds:.0f} s; "
+        f"{sizes.steady_seconds:.0f} s measured once open (the bare event stream: "
+        f"{sizes.bare_streams:,} screens, {sizes.bare_seconds:.0f} s); lateness: the interval "
+        "between a screen's frames less 1 s. Reconnects: SIGKILL, a new server on the same "
+        "port; each screen waits its stream's retry: before each attempt. Polling baseline: "
+        f"gunicorn, 2 sync workers on CPU 0, wrk -c32 round-robin over the same screens for "
+        f"{sizes.poll_seconds} s. qrauth's settings and limits at their defaults; the clients "
+        "connect from many loopback addresses (127.x.y.z), as screens of many networks."
+    )
+
+
 # -- the whole table -------------------------------------------------------------
 
 
@@ -274,9 +457,20 @@ def table(results: Results, settings: str) -> str:
         *memory_rows(*results.memory),
         *growth_rows(results.growth),
         *command_rows(results.commands),
+        *(push_rows(results.push) if results.push is not None else []),
     ]
     text = "\n".join("| " + " | ".join(row) + " |" for row in rows)
     notes = f"{settings} Code measured: {_revision()}. Total time {results.seconds:.0f} s."
+    if results.push is not None:
+        notes += f"\n\n{push_settings(results.push)}"
+    return f"{text}\n\n{notes}\n"
+
+
+def push_table(push: Any) -> str:
+    """Row 7 alone (``python bench/push.py``)."""
+    rows = [*HEADER, *push_rows(push)]
+    text = "\n".join("| " + " | ".join(row) + " |" for row in rows)
+    notes = f"{push_settings(push)} Code measured: {_revision()}. Time {push.seconds:.0f} s."
     return f"{text}\n\n{notes}\n"
 
 

@@ -39,6 +39,16 @@ ratios compare between machines.
    servers run with the minimum interval between polls off.
 6. Redis commands per request on each endpoint (bench/commands.py), seen
    by the server (MONITOR).
+7. Push against polling (bench/push.py, which says how): the waiting
+   page's event stream, served by one uvicorn process on CPU 0, beside the
+   status poll it replaces. Sign-ins of the approve flow, pushed and
+   polled at the same time: from the phone's approving POST to the waiting
+   page knowing it, and the page's requests per sign-in. Then 10,000
+   waiting screens on that one process: how many it opens, frame lateness,
+   memory, Redis subscriber connections, database files, CPU per screen
+   against a status poll's and against the bench site's bare event stream;
+   and all of them reconnecting after the server is killed and started
+   again.
 
 Prints a Markdown table (bench/report.py) and writes it to bench/results.md.
 """
@@ -57,6 +67,7 @@ import footprint
 import journey
 import orders
 import polling
+import push
 import rendering
 import report
 import servers
@@ -80,7 +91,7 @@ RESULTS = servers.BENCH_DIR / "results.md"
 
 
 def main() -> None:
-    for tool in ("wrk", str(servers.GUNICORN)):
+    for tool in ("wrk", str(servers.GUNICORN), str(servers.UVICORN)):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is missing: run `make bench`, which installs it")
     started = time.monotonic()
@@ -94,6 +105,7 @@ def main() -> None:
             print("row 6, Redis commands per request...", flush=True)
             results.commands = commands.count_commands()
             results.memory = measure_memory()
+            results.push = push.measure(folder)
     results.rendering = measure_rendering()
     results.seconds = time.monotonic() - started
     table = report.table(results, settings_line())

@@ -1,4 +1,4 @@
-"""The processes under test: a real redis-server and gunicorn, on loopback only.
+"""The processes under test: a real redis-server, gunicorn and uvicorn, on loopback only.
 
 Each is a context manager that stops its process on the way out, whatever
 happened inside.
@@ -6,8 +6,11 @@ happened inside.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -149,3 +153,93 @@ def _http_answers(base_url: str) -> bool:
     except OSError:
         return False
     return True
+
+
+# -- an ASGI server, for the event streams (bench/push.py) ------------------------
+
+UVICORN = Path(sys.executable).parent / "uvicorn"
+OPEN_FILES = 65536  # an event stream is an open socket: 10,000 screens need more than 1,024
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+@dataclass(frozen=True)
+class Served:
+    """A server process and where it answers."""
+
+    base_url: str
+    process: subprocess.Popen
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
+
+
+def raise_open_files(wanted: int = OPEN_FILES) -> int:
+    """Let this process open ``wanted`` files (sockets), as far as it may:
+    the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        try:  # root may raise the hard limit too
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return wanted
+        except (ValueError, OSError):
+            wanted = hard
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    return max(soft, wanted)
+
+
+def _child_setup(parent: int) -> Callable[[], None]:
+    """What a server child runs before exec: the open files it needs, and
+    SIGTERM when this process dies (Linux), however it dies: a server
+    holding 10,000 sockets must not outlive a bench killed half-way."""
+
+    def prepare() -> None:
+        raise_open_files()
+        die_with(parent)
+
+    return prepare
+
+
+def die_with(parent: int) -> None:
+    """SIGTERM to this process when ``parent`` dies (Linux); exit at once
+    if it is already gone."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+@contextmanager
+def uvicorn(
+    log: Path, cpus: str | None, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[Served]:
+    """One uvicorn process (uvloop, httptools) serving the bench site's ASGI
+    application on ``port`` (a free one if None), with OPEN_FILES open
+    files; yields it. The environment is inherited, with ``env`` on top.
+    Stopped on the way out unless already killed (``kill``)."""
+    port = port or free_port()
+    command = [str(UVICORN), "benchsite.asgi:application", "--app-dir", str(BENCH_DIR)]
+    command += ["--host", HOST, "--port", str(port), "--workers", "1", "--loop", "uvloop"]
+    command += ["--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    command += ["--backlog", "4096", "--timeout-graceful-shutdown", "1"]
+    with log.open("ab") as output:
+        process = subprocess.Popen(  # noqa: PLW1509 - no thread runs in the bench yet
+            pinned(command, cpus),
+            env={**os.environ, **(env or {})},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_child_setup(os.getpid()),
+        )
+    base_url = f"http://{HOST}:{port}"
+    with _serving(process, lambda: _http_answers(base_url), "uvicorn"):
+        yield Served(base_url, process)
+
+
+def kill(served: Served) -> None:
+    """SIGKILL, as a crash or a deploy that does not wait: every stream drops at once."""
+    served.process.kill()
+    served.process.wait(timeout=STOP_TIMEOUT)
