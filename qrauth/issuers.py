@@ -44,6 +44,7 @@ __all__ = [
     "order_of",
     "owned_order",
     "save",
+    "session_holder",
     "session_id",
     "sessions_on_server",
 ]
@@ -76,6 +77,14 @@ def session_id(request: HttpRequest) -> str:
     if not value:
         value = request.session[_SECRET_KEY] = tokens.new_secret()
     return value
+
+
+def session_holder(request: HttpRequest) -> str | None:
+    """Who this browser session is, for a count per session that writes
+    nothing to it: a keyed hash of its secret; None for a session without
+    one (it has shown no code)."""
+    secret = request.session.get(_SECRET_KEY)
+    return _digest(secret, "streams") if secret else None
 
 
 def _digest(secret: str, order_id: str) -> str:

@@ -39,7 +39,17 @@ from .distributed_servers import (
 )
 from .helpers import decode_png
 from .redis_servers import REDIS_SERVER, RedisServer
-from .test_page_js import PENDING, START, WATCH_POLLS, advance, gaps, polls, settle, wait_until
+from .test_page_js import (
+    HIDE,
+    PENDING,
+    START,
+    WATCH_POLLS,
+    advance,
+    gaps,
+    polls,
+    settle,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.browser]
 
@@ -591,19 +601,64 @@ def test_a_stream_that_falls_silent_gives_way_after_silence(page, live):
     assert_polling_quietly(page, live)
 
 
-@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators")
-def test_under_wsgi_the_named_stream_is_buffered_and_the_page_polls(page, live):
-    """AUTH_QR_CODE_PUSH "on" under a WSGI server: the page names its
-    stream, but the server holds every event until the stream ends (Django
-    consumes an async stream whole under WSGI). The page polls after
-    FIRST_EVENT; its Cancel then ends the order, and the server's stream."""
+def test_under_wsgi_the_named_stream_is_refused_and_the_page_polls(page, live):
+    """AUTH_QR_CODE_PUSH "on" under a WSGI server: the page names its stream
+    (for a site that routes the streams to an ASGI process), but a WSGI
+    server does not serve it (it would hold a worker until the order
+    ends): 404, and the page polls at once."""
     with page.expect_request(f"**{EVENTS}**"):
         page.goto(f"{live.url}/qr/")
     assert events_url(page) == f"{EVENTS}{auth_code(page)}/"
-    advance(page, FIRST_EVENT - 1000)
-    assert polls(page) == []
-    advance(page, 1000)
-    assert polls(page) == [FIRST_EVENT]
+    page.wait_for_function("() => __polls.started.length > 0")
+    settle(page)
+    assert polls(page) == [0]
     assert_polling_quietly(page, live)
     page.get_by_role("button", name="Cancel").click()
     page.wait_for_url(f"{live.url}/")
+
+
+# Every EventSource the page makes, and whether each is still open.
+WATCH_SOURCES = """
+(() => {
+  const made = (window.__sources = []);
+  window.EventSource = class extends window.EventSource {
+    constructor(...args) {
+      super(...args);
+      made.push(this);
+    }
+  };
+})();
+"""
+OPEN_SOURCES = "window.__sources.filter((source) => source.readyState !== 2).length"
+HIDDEN_AT_LOAD = """Object.defineProperty(document, "hidden", { value: true, configurable: true });
+Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });"""
+
+
+def test_a_page_opened_in_a_background_tab_listens_once_seen_and_only_once(page, live):
+    """Opened in a background tab, the page opens no stream (nor polls)
+    until it is seen; hidden and seen again, it closes its stream and opens
+    one: never two open at once, none left to reconnect after the end."""
+    opened = []
+
+    def stream(route):
+        opened.append(route.request.url)
+        route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=NO_EVENTS)
+
+    page.route(f"**{EVENTS}**", stream)
+    page.add_init_script(WATCH_SOURCES)
+    page.add_init_script(HIDDEN_AT_LOAD)
+    page.goto(f"{live.url}/qr/")
+    settle(page)
+    assert (opened, polls(page), page.evaluate("window.__sources.length")) == ([], [], 0)
+    page.evaluate(HIDE, False)
+    wait_until(page, lambda: len(opened) == 1)
+    assert page.evaluate(OPEN_SOURCES) == 1
+    page.evaluate(HIDE, True)
+    assert page.evaluate(OPEN_SOURCES) == 0
+    page.evaluate(HIDE, False)
+    page.evaluate(HIDE, False)  # a second "visible" must not open a second stream
+    wait_until(page, lambda: len(opened) == 2)
+    assert page.evaluate(OPEN_SOURCES) == 1
+    settle(page)
+    assert len(opened) == 2
+    assert page.evaluate("window.__sources.length") == 2  # one each time it was seen

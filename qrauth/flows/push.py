@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import django
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest
 
@@ -40,6 +41,7 @@ __all__ = [
     "ticked",
     "open_code_watch",
     "open_wait_watch",
+    "served",
     "wanted",
 ]
 
@@ -57,9 +59,27 @@ _READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qrauth-push")
 def wanted(request: HttpRequest) -> bool:
     """Whether the page of ``request`` listens to a stream: AUTH_QR_CODE_PUSH
     "on"; "auto" only when the request came through an ASGI server (under
-    WSGI an open stream would hold a worker for minutes: the page polls)."""
+    WSGI an open stream would hold a worker for minutes: the page polls),
+    on Django 5.0 or later (see ``served``)."""
     mode = settings.PUSH
-    return mode == "on" or (mode == "auto" and isinstance(request, ASGIRequest))
+    if mode == "auto":
+        return isinstance(request, ASGIRequest) and _NOTICES_DISCONNECTS
+    return mode == "on"
+
+
+def served(request: HttpRequest) -> bool:
+    """Whether a stream is served to ``request``: only through an ASGI
+    server (under WSGI Django sends an async stream only once it ended,
+    holding a worker meanwhile: anyone with a code could hold them all),
+    and not while AUTH_QR_CODE_PUSH is "off". "on" names the stream on
+    pages served under WSGI too, for a site that routes the streams to an
+    ASGI process."""
+    return settings.PUSH != "off" and isinstance(request, ASGIRequest)
+
+
+# Django notices a browser that went away from a stream since 5.0; before,
+# a stream would run on to its order's end for a closed tab, counted.
+_NOTICES_DISCONNECTS = django.VERSION >= (5, 0)
 
 
 @dataclass
@@ -77,9 +97,15 @@ class Watch:
     _closed: bool = field(default=False, repr=False)
 
     def release(self) -> None:
-        if not self._closed:
-            self._closed = True
+        """Uncount the stream, once; Redis away, it stops counting at its
+        order's end anyway."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
             self.close()
+        except StoreUnavailable:
+            logger.info("qrauth: an ended stream stays counted until its order ends")
 
 
 def _stream_id() -> str:
@@ -105,7 +131,7 @@ def open_code_watch(request: HttpRequest, auth_code: str) -> Watch:
     if found is None:
         raise Http404("no such code")
     flow, order_id, binding = found
-    close = _opened(request, binding)
+    close = _opened(request, issuers.session_holder(request) or binding)
     return Watch(
         order_id=order_id,
         read=lambda: codes.order_status(flow, order_id, binding, paced=False),

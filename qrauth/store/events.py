@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -41,6 +42,9 @@ logger = logging.getLogger("qrauth.store.events")
 # an idle process wakes only four times a second for it.
 _LISTEN_STEP = 0.25
 _BACKOFF_FIRST, _BACKOFF_MOST = 0.1, 2.0
+# Silent this long, the connection is asked whether it is still there (a
+# PING, answered on it); unanswered this long, it is made again.
+PING_EVERY, PONG_WITHIN = 15.0, 10.0
 
 
 def events_channel() -> str:
@@ -152,10 +156,20 @@ class Subscriber:
         pubsub = self._connection.client.pubsub()
         try:
             pubsub.subscribe(events_channel())
+            heard, pinged = time.monotonic(), None
             while not self._renew.is_set():
                 message = pubsub.get_message(timeout=_LISTEN_STEP)
+                now = time.monotonic()
                 if message is not None:
+                    heard, pinged = now, None
                     self._dispatch(message)
+                elif pinged is not None and now - pinged > PONG_WITHIN:
+                    # A connection a NAT or a load balancer dropped without
+                    # a word reads as silence: ask, and start over unanswered.
+                    raise ConnectionError("no answer to a ping")
+                elif pinged is None and now - heard > PING_EVERY:
+                    pubsub.ping()
+                    pinged = now
         finally:
             self.subscribed.clear()
             pubsub.close()

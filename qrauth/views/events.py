@@ -75,10 +75,8 @@ async def _stream(
 ) -> HttpResponse:
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    if not push.wanted(request):
-        # Off, or "auto" under WSGI: there a stream would hold a worker for
-        # minutes, and anyone with a code of their own could ask for many.
-        raise Http404("no event streams here (AUTH_QR_CODE_PUSH)")
+    if not push.served(request):
+        raise Http404("no event streams here (AUTH_QR_CODE_PUSH, or not ASGI)")
     try:
         watch = await sync_to_async(_opened)(open_watch, request, auth_code)
     except StoreUnavailable:

@@ -165,6 +165,7 @@
   // The event stream: true if the page listens to one now.
   function listen() {
     if (!eventsUrl || !window.EventSource || finished) return false;
+    stopListening(); // never two streams at once
     source = new EventSource(eventsUrl);
     hearFrom(FIRST_EVENT);
     source.onmessage = function (event) {
@@ -260,6 +261,8 @@
   // Nothing for a screen nobody sees: no poll, no stream; both resume,
   // with the status of then, when it is seen again.
   function start() {
+    // A page opened in a background tab listens once it is seen.
+    if (source || (document.hidden && eventsUrl)) return;
     if (!listen()) poll();
   }
 
