@@ -12,7 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,27 @@ class AsgiServer(WebServer):
             "--lifespan",
             "off",
         ]
+
+
+@contextmanager
+def two_servers(
+    tmp_path_factory: pytest.TempPathFactory, server: type[WebServer]
+) -> Iterator[tuple[dict[str, str], Path, RedisServer, list[WebServer]]]:
+    """A migrated database file served by two ``server`` processes against
+    one redis-server, as behind a load balancer: (env, database, Redis,
+    the servers). All of it stopped on the way out."""
+    require_tool(REDIS_SERVER)
+    redis_server = RedisServer().start()
+    servers: list[WebServer] = []
+    try:
+        database = tmp_path_factory.mktemp("site") / "db.sqlite3"
+        env = django_env(database, redis_server.url)
+        django_admin(env, "migrate", "--noinput", "--run-syncdb")
+        servers = [server(env).start(), server(env).start()]
+        for started in servers:
+            started.wait_until_answering()
+        yield env, database, redis_server, servers
+    finally:
+        for started in servers:
+            started.stop()
+        redis_server.cleanup()

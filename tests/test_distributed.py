@@ -33,10 +33,9 @@ from .distributed_servers import (
     Node,
     SentinelServer,
     WebServer,
-    django_admin,
-    django_env,
     require_tool,
     signed_in_session,
+    two_servers,
     wait_for,
 )
 from .helpers import open_qr_page
@@ -372,21 +371,8 @@ def cookie_value(browser: Browser, name: str) -> str:
 def web(tmp_path_factory) -> Iterator[Site]:
     """Migrate a database file, then serve it with two runserver processes
     against one redis-server."""
-    require_tool(REDIS_SERVER)
-    redis_server = RedisServer().start()
-    servers: list[WebServer] = []
-    try:
-        database = tmp_path_factory.mktemp("site") / "db.sqlite3"
-        env = django_env(database, redis_server.url)
-        django_admin(env, "migrate", "--noinput", "--run-syncdb")
-        servers = [WebServer(env).start(), WebServer(env).start()]
-        for server in servers:
-            server.wait_until_answering()
+    with two_servers(tmp_path_factory, WebServer) as (env, _, _, servers):
         yield Site(env, *servers)
-    finally:
-        for server in servers:
-            server.stop()
-        redis_server.cleanup()
 
 
 def status_url(page: Page) -> str:

@@ -65,6 +65,15 @@ SILENCE = 12_000  # ms: and for each next one
 SIGNED_IN = describe(store.CONSUMED, "Safari on iOS")["message"]
 
 
+def assert_on_the_stream_alone(sent) -> None:
+    """The page made no poll and opened one stream, from its load to the end."""
+    assert sent.to(STATUS) == 0, "the page polled, with a stream to listen to"
+    assert sent.to(EVENTS) == 1, (
+        "one stream, open from the page's load to the end; a second would be "
+        "the browser reconnecting a dropped stream (retry:), which nothing here drops"
+    )
+
+
 @pytest.fixture(scope="module")
 def chromium():
     """Headless Chromium for this module, as tests/test_browser.py starts it
@@ -251,11 +260,7 @@ def test_approve_signs_the_desktop_in_on_the_stream_alone(chromium, site):
         continue_as.click()
         desktop.wait_for_url(f"{site.url}/")
         assert desktop.locator("body").inner_text() == "home: bob"
-        assert sent.to(STATUS) == 0, "the page polled, with a stream to listen to"
-        assert sent.to(EVENTS) == 1, (
-            "one stream, open from the page's load to the approval; a second would be "
-            "the browser reconnecting a dropped stream (retry:), which nothing here drops"
-        )
+        assert_on_the_stream_alone(sent)
     finally:
         desktop_context.close()
         phone_context.close()
@@ -293,11 +298,7 @@ def test_hand_off_shows_the_phone_signed_in_on_the_stream_alone(chromium, site):
         )
         assert desktop.locator(".qrauth-code canvas").is_hidden()
         assert desktop.get_by_role("link", name="Go to the site").is_visible()
-        assert sent.to(STATUS) == 0, "the page polled, with a stream to listen to"
-        assert sent.to(EVENTS) == 1, (
-            "one stream, open from the page's load to the sign-in; a second would be "
-            "the browser reconnecting a dropped stream (retry:), which nothing here drops"
-        )
+        assert_on_the_stream_alone(sent)
     finally:
         desktop_context.close()
         phone_context.close()

@@ -20,15 +20,8 @@ import httpx
 import pytest
 import redis
 
-from .distributed_servers import (
-    AsgiServer,
-    django_admin,
-    django_env,
-    require_tool,
-    signed_in_session,
-    wait_for,
-)
-from .redis_servers import REDIS_SERVER, RedisServer
+from .distributed_servers import AsgiServer, signed_in_session, two_servers, wait_for
+from .redis_servers import RedisServer
 
 pytestmark = [pytest.mark.slow]
 
@@ -52,21 +45,8 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[Site]:
-    require_tool(REDIS_SERVER)
-    redis_server = RedisServer().start()
-    servers: list[AsgiServer] = []
-    try:
-        database = tmp_path_factory.mktemp("push") / "db.sqlite3"
-        env = django_env(database, redis_server.url)
-        django_admin(env, "migrate", "--noinput", "--run-syncdb")
-        servers = [AsgiServer(env).start(), AsgiServer(env).start()]
-        for server in servers:
-            server.wait_until_answering()
+    with two_servers(tmp_path_factory, AsgiServer) as (env, database, redis_server, servers):
         yield Site(env, database, redis_server, *servers)
-    finally:
-        for server in servers:
-            server.stop()
-        redis_server.cleanup()
 
 
 class Events:

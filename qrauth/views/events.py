@@ -127,7 +127,7 @@ async def _events(
 
 def _payload(request: HttpRequest, snapshot: Any, payload: Payload) -> dict[str, Any]:
     if snapshot is push.UNAVAILABLE:
-        return json.loads(responses.unavailable_json(request).content)
+        return responses.unavailable_status()
     return payload(request, snapshot)
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "stale",
     "step_up_url",
     "unavailable_json",
+    "unavailable_status",
     "unavailable_page",
 ]
 
@@ -88,8 +89,13 @@ def unavailable_page(request: HttpRequest) -> HttpResponse:
     return render(request, "qrauth/unavailable.html", _ways_on(request), status=503)
 
 
+def unavailable_status() -> dict[str, Any]:
+    """The status while Redis is away: polled (a 503) or pushed (an event)."""
+    return {**outcome("failed", "unavailable"), "frame": None}
+
+
 def unavailable_json(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({**outcome("failed", "unavailable"), "frame": None}, status=503)
+    return JsonResponse(unavailable_status(), status=503)
 
 
 def limited_page(request: HttpRequest, retry_after: int) -> HttpResponse:
