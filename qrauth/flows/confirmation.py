@@ -62,10 +62,10 @@ def _claimer(request: HttpRequest) -> str:
     return claimer
 
 
-def _claimed(order_id: str, claimer: str) -> tuple[State | None, float] | None:
+def _claimed(order_id: str, claimer: str, paced: bool = True) -> tuple[State | None, float] | None:
     """(state, seconds left) of the order this session claimed; 404 if not its."""
     try:
-        return store.claimer_status(order_id, claimer)
+        return store.claimer_status(order_id, claimer, paced)
     except LookupError:
         raise Http404("no such code") from None
 
@@ -87,10 +87,7 @@ def claimed_by(request: HttpRequest, auth_code: str) -> tuple[str, str]:
 def claimed_status(order_id: str, claimer: str) -> tuple[State | None, float]:
     """``wait_status`` for a stream: read unpaced (woken by a change, not
     polling), (None, 0) once gone, 404 once not this session's."""
-    try:
-        found = store.claimer_status(order_id, claimer, paced=False)
-    except LookupError:
-        raise Http404("no such code") from None
+    found = _claimed(order_id, claimer, paced=False)
     return found if found else (None, 0)
 
 
