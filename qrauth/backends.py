@@ -111,6 +111,13 @@ class QRAuthBackend(ModelBackend):
         logger.info("qrauth: order %s refused: %s", qrauth_order.ref, reason)
         flow = FLOW_NAMES.get(qrauth_order.flow, "")
         signals.rejected.send(
-            sender=flow, request=request, user=user, order_ref=qrauth_order.ref, reason=reason
+            sender=flow,
+            request=request,
+            user=user,
+            order_ref=qrauth_order.ref,
+            reason=reason,
+            at_sign_in=True,
+            approver=qrauth_order.approver,
+            approver_device=qrauth_order.approver_device,
         )
         return None

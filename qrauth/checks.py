@@ -274,3 +274,41 @@ for _check in (
     _landing_pages,
 ):
     register(_check, "qrauth")
+
+
+W004 = (
+    "qrauth.middleware.SignedOutDevicesMiddleware is {problem}: a device signed out on the "
+    "devices page would stay signed in.",
+    "Add it to MIDDLEWARE after AuthenticationMiddleware, or stop recording sign-ins with "
+    "AUTH_QR_CODE_RECORD_SIGNINS = False (which turns the devices page off).",
+)
+
+
+def _index_of(paths: list[str], required: type) -> int | None:
+    """Where ``required`` (or a subclass of it) is in the dotted ``paths``."""
+    return next((i for i, path in enumerate(paths) if _lists([path], required)), None)
+
+
+def _signed_out_devices(**kwargs: Any) -> list[Warning]:
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+
+    from .conf import settings
+    from .middleware import SignedOutDevicesMiddleware
+
+    if setting_errors() or not settings.RECORD_SIGNINS:  # a bad value is E004's
+        return []
+    middleware = list(django_settings.MIDDLEWARE or [])
+    authentication = _index_of(middleware, AuthenticationMiddleware)
+    ours = _index_of(middleware, SignedOutDevicesMiddleware)
+    if authentication is None:
+        return []  # E002 says what to add first
+    if ours is None:
+        problem = "not in MIDDLEWARE"
+    elif ours < authentication:
+        problem = "before AuthenticationMiddleware in MIDDLEWARE"
+    else:
+        return []
+    return [Warning(W004[0].format(problem=problem), hint=W004[1], id="qrauth.W004")]
+
+
+register(_signed_out_devices, "qrauth")

@@ -4,6 +4,10 @@ An approve order keeps the keyed hash of a random secret that the phone's
 session keeps for good (the claimer digest): the first session to answer
 claims the order, and the number to type is derived from it. A hand-off
 with desktop confirmation keeps it for the phone that asked to sign in.
+
+An app calling the JSON API with a header credential has no session of its
+own: its secret is the credential's (qrauth.credentials), so the order
+keeps a keyed hash of the token, never the token.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hmac
 from django.http import HttpRequest
 
 from . import tokens
+from .credentials import credential_of
 
 __all__ = ["claimer_digest", "existing_claimer_digest", "is_claimer"]
 
@@ -21,10 +26,18 @@ _CLAIMER_KEY = "qrauth_claimer"
 
 def claimer_digest(request: HttpRequest) -> str:
     """This session's claimer digest, its secret made on first use."""
-    secret = request.session.get(_CLAIMER_KEY)
+    secret = _secret(request)
     if not secret:
         secret = request.session[_CLAIMER_KEY] = tokens.new_secret()
     return _claimer_of(secret)
+
+
+def _secret(request: HttpRequest) -> str | None:
+    credential = credential_of(request)
+    if credential is not None:
+        # Apart from any session secret: "api:" never starts a random one.
+        return f"api:{credential.scheme}:{credential.key}"
+    return request.session.get(_CLAIMER_KEY)
 
 
 def _claimer_of(secret: str) -> str:
@@ -34,13 +47,13 @@ def _claimer_of(secret: str) -> str:
 def existing_claimer_digest(request: HttpRequest) -> str | None:
     """``claimer_digest`` of a session that has one; None, and no session
     write, for any other."""
-    secret = request.session.get(_CLAIMER_KEY)
+    secret = _secret(request)
     return _claimer_of(secret) if secret else None
 
 
 def is_claimer(request: HttpRequest, claimer: str) -> bool:
     """Whether this session is the one behind ``claimer`` (changes nothing)."""
-    secret = request.session.get(_CLAIMER_KEY)
+    secret = _secret(request)
     if not secret or not claimer:
         return False
     return hmac.compare_digest(_claimer_of(secret).encode(), claimer.encode())

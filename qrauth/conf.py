@@ -87,6 +87,10 @@ def _base_url(value: Any) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and parts.path in ("", "/")
 
 
+def _dotted_paths(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(_non_empty_str(path) for path in value)
+
+
 def _key_prefix(value: Any) -> bool:
     # Braces would break the per-order hash tag that keeps Redis Cluster happy.
     return _non_empty_str(value) and "{" not in value and "}" not in value
@@ -129,6 +133,16 @@ _SPEC: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "PUSH": ("auto", lambda v: v in ("auto", "on", "off"), '"auto", "on" or "off"'),
     "STREAMS_PER_SESSION": (6, _optional_positive_int, "None (no limit) or a positive integer"),
     "STREAMS_PER_IP": (200, _optional_positive_int, "None (no limit) or a positive integer"),
+    "API_AUTHENTICATORS": ((), _dotted_paths, "a list of dotted paths to callables(request)"),
+    # Sign-ins on record and the devices page (qrauth.signins).
+    "RECORD_SIGNINS": (True, _bool, "True or False"),
+    "RECORD_ADDRESS": (
+        "network",
+        lambda v: v in ("full", "network", "none"),
+        '"full", "network" or "none"',
+    ),
+    "RECORD_RETENTION": (90, _optional_positive_int, "None (keep) or a whole number of days"),
+    "NEW_DEVICE_EMAIL": (False, _bool, "True or False"),
 }
 
 DEFAULTS: dict[str, Any] = {name: spec[0] for name, spec in _SPEC.items()}

@@ -173,6 +173,18 @@ class Order:
     def is_open(self) -> bool:
         return self.state in State.OPEN
 
+    @property
+    def approver(self) -> str:
+        """Approve: the claimer digest of the phone session that approved
+        it. A hand-off has none: its claimer, if any, is the phone that
+        signs itself in."""
+        return self.claimer if self.flow is Flow.APPROVE else ""
+
+    @property
+    def approver_device(self) -> str:
+        """Approve: the device of the phone that approved it."""
+        return self.device if self.flow is Flow.APPROVE else ""
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -195,6 +207,8 @@ class Decision:
 
     outcome: str
     state: State | None
+    requester: str = ""  # "decided": the browser that asked, as it described itself
+    requester_ip: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,27 @@ from __future__ import annotations
 import hmac
 
 from django.conf import settings
+from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from . import tokens
 from .conf import settings as qrauth_settings
 
-__all__ = ["forget_scan", "remember_scan", "remembered_scan", "save", "scan_vouched"]
+__all__ = [
+    "forget_scan",
+    "handled_scan",
+    "remember_scan",
+    "remembered_scan",
+    "save",
+    "scan_handle",
+    "scan_vouched",
+]
 
 _SCAN_COOKIE = "qrauth_scan"
 _SCAN_SALT = "qrauth.binding.scan"
 _PENDING = "_qrauth_scan"  # what this request does to the cookie, until the response
+_HANDLE_SALT = "qrauth.api.scan"
 
 
 def _qrauth_path() -> str:
@@ -74,6 +84,10 @@ def remembered_scan(request: HttpRequest) -> tuple[str, tokens.ScanToken] | None
         _SCAN_COOKIE, default="", salt=_SCAN_SALT, max_age=qrauth_settings.EXPIRATION_TIME
     )
     order_id, _, elapsed = value.partition(".")
+    return _rebuilt(order_id, elapsed)
+
+
+def _rebuilt(order_id: str, elapsed: str) -> tuple[str, tokens.ScanToken] | None:
     if not tokens.is_order_id(order_id) or not (elapsed == "" or elapsed.isdigit()):
         return None
     if not elapsed:
@@ -87,3 +101,38 @@ def scan_vouched(request: HttpRequest, scan_token: str) -> bool:
     remembered = remembered_scan(request)
     kept = remembered[0] if remembered else ""
     return hmac.compare_digest(kept.encode(), scan_token.encode())
+
+
+# The JSON API's scan cookie. An app has no cookie jar to trust, so the
+# look at a fresh code answers with a handle that does what the cookie does:
+# it vouches, for the order's life, that this caller saw the frame fresh.
+# It is signed, names the order and the frame (never the code), and is
+# bound to the caller's claim (``claimer``, "" for an anonymous hand-off
+# phone, which like the cookie is bound to nothing): a handle that leaks from
+# one app's account is refused from any other.
+
+
+def scan_handle(token: tokens.ScanToken, claimer: str) -> str:
+    """The handle of a scan of ``token`` (fresh now) by ``claimer``."""
+    elapsed = "" if token.elapsed is None else str(token.elapsed)
+    bound = _bound(claimer)
+    return signing.dumps([token.order_id, elapsed, bound], salt=_HANDLE_SALT)
+
+
+def _bound(claimer: str) -> str:
+    return tokens.keyed_hash("scan-handle", claimer) if claimer else ""
+
+
+def handled_scan(handle: str, claimer: str) -> tuple[str, tokens.ScanToken] | None:
+    """The scan ``scan_handle`` made for ``claimer``: (its token, rebuilt,
+    and the token's parts); None for a handle that is not one, is older
+    than an order lives, or is another caller's."""
+    try:
+        order_id, elapsed, bound = signing.loads(
+            handle, salt=_HANDLE_SALT, max_age=qrauth_settings.EXPIRATION_TIME
+        )
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not hmac.compare_digest(str(bound).encode(), _bound(claimer).encode()):
+        return None
+    return _rebuilt(str(order_id), str(elapsed))

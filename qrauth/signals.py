@@ -19,9 +19,14 @@ or ``"approve"``) and these keyword arguments:
 ``denied``     request, user, order_ref, device, reason: a signed-in phone
                denied an approve order, or a desktop denied a phone;
                ``reason`` is "denied" (a Deny button) or "wrong_number"
-               (number matching failed).
-``signed_in``  request, user, order_ref: the scanner (hand-off) or the
-               requesting browser (approve) is now signed in.
+               (number matching failed); requester, requester_ip: the
+               device that asked and its address (the browser that showed
+               the approve code, or the phone that asked its desktop), ""
+               where unknown.
+``signed_in``  request, user, order_ref, signin: the scanner (hand-off) or
+               the requesting browser (approve) is now signed in;
+               ``signin`` is its record (qrauth.models.SignIn), None while
+               AUTH_QR_CODE_RECORD_SIGNINS is off.
 ``rejected``   request, user (None when unknown), order_ref (None when the
                token was not authentic), reason: a scan or sign-in refused.
                Reasons: "invalid" (unknown, expired, used or cancelled),
@@ -30,6 +35,20 @@ or ``"approve"``) and these keyword arguments:
                issuing browser no longer holds the order), "declined" (the
                scanner said it was not them), "tampered" (the order in
                Redis does not match its seal: edited by hand).
+               When QRAuthBackend refused a sign-in at its last step, also
+               at_sign_in=True, approver and approver_device (approve: the
+               claimer digest and the device of the phone that approved;
+               "" for a hand-off); other senders leave them out.
+``device_signed_out``  request, user, signin, by: a device that qrauth
+               signed in was signed out. ``sender`` is the flow that signed
+               it in, ``signin`` its record, ``by`` how: "another_device"
+               (the devices page of another session), "all_others",
+               "itself" (it logged out, or signed itself out there), or
+               "session_ended" (its session lost the sign-in without a
+               logout: a login as someone else, a new sign-in, a password
+               changed elsewhere). ``request`` is the request that signed
+               it out: the device's own for "itself" and "session_ended",
+               another session's otherwise.
 
 ``order_ref`` is a keyed hash of the order, safe to log. ``request.path`` of
 ``scanned``, ``approved``, ``denied``, ``signed_in`` and ``rejected`` may be
@@ -38,7 +57,15 @@ a scan URL, whose token may still work: log ``order_ref``, not the path.
 
 from django.dispatch import Signal
 
-__all__ = ["approved", "denied", "issued", "rejected", "scanned", "signed_in"]
+__all__ = [
+    "approved",
+    "denied",
+    "device_signed_out",
+    "issued",
+    "rejected",
+    "scanned",
+    "signed_in",
+]
 
 issued = Signal()
 scanned = Signal()
@@ -46,3 +73,4 @@ approved = Signal()
 denied = Signal()
 signed_in = Signal()
 rejected = Signal()
+device_signed_out = Signal()

@@ -23,6 +23,7 @@ from django.http import HttpRequest
 
 from . import clock
 from .conf import settings
+from .credentials import credential_of
 
 __all__ = ["mark_authenticated", "needs_step_up"]
 
@@ -39,10 +40,18 @@ def needs_step_up(request: HttpRequest) -> bool:
     age = settings.STEP_UP_AGE
     if age is None:
         return False
-    authenticated_at = request.session.get(_SESSION_KEY)
+    authenticated_at = _authenticated_at(request)
     if not isinstance(authenticated_at, int):
         return True  # signed in before qrauth counted, or by other means
     return clock.now() - authenticated_at > age
+
+
+def _authenticated_at(request: HttpRequest) -> object:
+    """When this browser, or the app's credential, last authenticated."""
+    credential = credential_of(request)
+    if credential is not None:
+        return credential.authenticated_at
+    return request.session.get(_SESSION_KEY)
 
 
 _QRAUTH_BACKEND = "qrauth.backends.QRAuthBackend"

@@ -41,6 +41,41 @@ urlpatterns = [
     path("signin/collect/<str:auth_code>/", views.collect_signin, name="qrauth_collect"),
     path("approve/", views.approve_resume, name="qrauth_approve_resume"),
     path("approve/<str:auth_code>/", views.approve, name="qrauth_approve"),
+    # The JSON API of the phone's side, for a site's own app (views/api.py).
+    path("api/approve/", views.api_approve_answer, name="qrauth_api_approve_answer"),
+    path("api/approve/<str:auth_code>/", views.api_approve, name="qrauth_api_approve"),
+    path("api/handoff/", views.api_handoff_answer, name="qrauth_api_handoff_answer"),
+    path("api/handoff/wait/<str:wait>/", views.api_handoff_wait, name="qrauth_api_handoff_wait"),
+    path(
+        "api/handoff/wait/<str:wait>/finish/",
+        views.api_handoff_finish,
+        name="qrauth_api_handoff_finish",
+    ),
+    path("api/handoff/<str:auth_code>/", views.api_handoff, name="qrauth_api_handoff"),
+    path("api/devices/", views.api_devices, name="qrauth_api_devices"),
+    path(
+        "api/devices/sign-out-others/",
+        views.api_devices_sign_out_others,
+        name="qrauth_api_devices_sign_out_others",
+    ),
+    path(
+        "api/devices/<str:device>/sign-out/",
+        views.api_device_sign_out,
+        name="qrauth_api_device_sign_out",
+    ),
+    path("api/openapi.json", views.api_schema, name="qrauth_api_schema"),
+    # The devices qrauth signed in, and signing them out.
+    path("devices/", views.devices, name="qrauth_devices"),
+    path(
+        "devices/<uuid:public_id>/sign-out/",
+        views.device_sign_out,
+        name="qrauth_device_sign_out",
+    ),
+    path(
+        "devices/sign-out-others/",
+        views.devices_sign_out_others,
+        name="qrauth_devices_sign_out_others",
+    ),
     # Last: the hand-off scan URL takes any one path segment, as 0.1.x did.
     path("<str:auth_code>/", views.qr_code_login, name="qr_code_login"),
 ]

@@ -13,6 +13,16 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
+# What the tests' desktops and phones say they are (User-Agent).
+WINDOWS_CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Safari/537.36"
+)
+IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
 
 def browser_of(user) -> Client:
     """A browser signed in as ``user``."""

@@ -23,3 +23,22 @@ class EmailUser(AbstractBaseUser):
 
     USERNAME_FIELD = "email"
     objects = EmailUserManager()
+
+
+class CodeNameUserManager(BaseUserManager):
+    def create_user(self, code_name, password=None, email=""):
+        user = self.model(code_name=code_name, email=email)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+
+class CodeNameUser(AbstractBaseUser):
+    """A string as the primary key: the code name is the key."""
+
+    code_name = models.CharField(primary_key=True, max_length=40)
+    email = models.EmailField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    USERNAME_FIELD = "code_name"
+    objects = CodeNameUserManager()

@@ -8,6 +8,7 @@ DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1", "example.com", "phone.example"]
 
 INSTALLED_APPS = [
+    "django.contrib.admin",  # qrauth's read-only admin of sign-ins (tests/test_signins.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -15,6 +16,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "qrauth",
     "tests",
+    # The JSON API's authenticators are tested against the real packages.
+    "allauth",
+    "allauth.account",
+    "allauth.headless",
+    "rest_framework",
+    "rest_framework.authtoken",
 ]
 
 MIDDLEWARE = [
@@ -24,8 +31,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "qrauth.middleware.SignedOutDevicesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "tests.urls"
@@ -84,3 +93,10 @@ AUTH_QR_CODE_REDIS_CLIENT_FACTORY = "tests.redis_servers.current_client"
 # interval between polls has tests of its own (tests/test_limits.py), which
 # turn it on. The other limits stay at their defaults.
 AUTH_QR_CODE_STATUS_INTERVAL = 0
+
+# django-allauth headless, for the JSON API's X-Session-Token (test_api_auth.py).
+HEADLESS_ONLY = True
+HEADLESS_FRONTEND_URLS = {"account_signup": "/accounts/signup/"}
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"

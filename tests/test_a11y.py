@@ -689,3 +689,32 @@ def test_the_pages_reflow_at_320_css_pixels(browsers, alice, bob, live_server):
     phone = browsers(bob, **{**PHONE, **NARROW})
     phone.goto(status(signin)["frame"])
     assert_no_sideways_scrolling(phone)
+
+
+def test_the_devices_page(browsers, check, scheme, alice, live_server):
+    """The list, its buttons from the keyboard, the message after signing
+    one out, and at 320 CSS px."""
+    desktop = browsers(alice)
+    desktop.goto(f"{live_server.url}/qr/")
+    wait_for_code(desktop)
+    phone = browsers(**PHONE)
+    phone.goto(status(desktop)["frame"])
+    phone.get_by_role("button", name="Continue").click()
+    phone.wait_for_url(f"{live_server.url}/")
+
+    desktop.goto(f"{live_server.url}/qr/devices/")
+    desktop.get_by_role("heading", name="Safari on iOS").wait_for()
+    check(desktop, "devices")
+    button = desktop.get_by_role("button", name="Sign out this device")
+    assert button.get_attribute("aria-describedby")  # which device: its heading
+    assert tabs(desktop, scheme, 2) == ["Sign out this device", "Sign out all others"]
+    assert tab(desktop, scheme, "Shift+Tab") == "Sign out this device"
+    desktop.keyboard.press("Enter")
+    desktop.get_by_role("status").get_by_text("finds out at its next request").wait_for()
+    check(desktop, "devices-signed-out")
+    phone.reload()
+    assert phone.locator("body").inner_text() == "home: anonymous"
+
+    narrow = browsers(alice, **NARROW)
+    narrow.goto(f"{live_server.url}/qr/devices/")
+    assert_no_sideways_scrolling(narrow)

@@ -17,6 +17,8 @@ from qrauth import store, tokens
 from qrauth.qr import render_png
 
 from .helpers import (
+    IPHONE_SAFARI,
+    WINDOWS_CHROME,
     browser_of,
     collect,
     decode_png,
@@ -31,14 +33,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 INVALID = reverse("invalid_auth_code")
 SIGNIN = reverse("qrauth_signin")
 RESUME = reverse("qrauth_approve_resume")
-WINDOWS_CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0 Safari/537.36"
-)
-IPHONE_SAFARI = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-)
 
 
 def no_superusers(request, user, flow) -> bool:

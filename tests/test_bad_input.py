@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 
 from qrauth import store, tokens
 
-from .helpers import browser_of, decode_png, forget_rate_limits
+from .helpers import IPHONE_SAFARI, WINDOWS_CHROME, browser_of, decode_png, forget_rate_limits
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis"), pytest.mark.slow]
 
@@ -62,14 +62,6 @@ INVALID = reverse("invalid_auth_code")
 CONTINUE = reverse("qrauth_continue")
 RESUME = reverse("qrauth_approve_resume")
 LOGIN_REDIRECT = "/"
-IPHONE_SAFARI = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-)
-WINDOWS_CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0 Safari/537.36"
-)
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 SCAN_VIEWS = ("qr_code_login", "qrauth_approve")

@@ -39,6 +39,11 @@ EXPECTED_DEFAULTS = {
     "PUSH": "auto",
     "STREAMS_PER_SESSION": 6,
     "STREAMS_PER_IP": 200,
+    "API_AUTHENTICATORS": (),
+    "RECORD_SIGNINS": True,
+    "RECORD_ADDRESS": "network",
+    "RECORD_RETENTION": 90,
+    "NEW_DEVICE_EMAIL": False,
 }
 
 # What tests/settings.py sets for the whole suite; each has a test of its own.
@@ -81,6 +86,13 @@ GOOD_VALUES = [
     ("PUSH", "off"),
     ("STREAMS_PER_SESSION", None),
     ("STREAMS_PER_IP", 1),
+    ("API_AUTHENTICATORS", ["qrauth.contrib.allauth.headless_session_token"]),
+    ("RECORD_SIGNINS", False),
+    ("RECORD_ADDRESS", "full"),
+    ("RECORD_ADDRESS", "none"),
+    ("RECORD_RETENTION", None),
+    ("RECORD_RETENTION", 1),
+    ("NEW_DEVICE_EMAIL", True),
 ]
 
 BAD_VALUES = [
@@ -162,6 +174,15 @@ BAD_VALUES = [
     ("STREAMS_PER_SESSION", "6"),
     ("STREAMS_PER_IP", -1),
     ("STREAMS_PER_IP", 2.5),
+    ("API_AUTHENTICATORS", "qrauth.contrib.allauth.headless_session_token"),
+    ("API_AUTHENTICATORS", [""]),
+    ("RECORD_SIGNINS", 1),
+    ("RECORD_ADDRESS", "partial"),
+    ("RECORD_ADDRESS", None),
+    ("RECORD_RETENTION", 0),
+    ("RECORD_RETENTION", 90.0),
+    ("RECORD_RETENTION", "90"),
+    ("NEW_DEVICE_EMAIL", "yes"),
 ]
 
 

@@ -393,3 +393,49 @@ def test_a_phone_signs_the_desktop_in_by_approving_its_code(demo_server):
     home = desktop.post(collect_url, form)
     assert home.url == f"{base_url}/"
     assert signed_in_as("bob") in home.text
+
+
+def test_the_demo_app_approves_a_code_read_from_a_file(demo_server, demo_env, tmp_path):
+    """``python -m demo.app QR.png``: a native app's approve, played against
+    the demo through the JSON API, as the person at the desktop sees it."""
+    desktop = Browser(demo_server.base_url)
+    page = desktop.get("/qr/signin/")
+    code = re.search(r'action="/qr/signin/collect/([^"]+)/"', page.text).group(1)
+    screenshot = tmp_path / "qr.png"
+    screenshot.write_bytes(desktop.get(qr_image_url(page)).body)
+    app = subprocess.Popen(
+        [sys.executable, "-m", "demo.app", "--user", "bob", "--yes", str(screenshot)],
+        cwd=EXAMPLE_PROJECT,
+        env=demo_env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        shown = _read_until(app, "Type the number")
+        assert "Sign in to 127.0.0.1" in shown and "as bob" in shown
+        number = desktop.get(f"/qr/status/{code}/")
+        app.stdin.write(json.loads(number.body)["number"] + "\n")
+        app.stdin.flush()
+        output = app.communicate(timeout=HTTP_TIMEOUT)[0]
+    finally:
+        app.kill()
+    assert "Answered: approved" in output, shown + output
+    home = desktop.post(f"/qr/signin/collect/{code}/", {"confirm": "account", **_csrf(page)})
+    assert signed_in_as("bob") in home.text
+
+
+def _read_until(process: subprocess.Popen, prompt: str) -> str:
+    """What ``process`` printed up to and including ``prompt`` (its input line)."""
+    seen = ""
+    while prompt not in seen:
+        char = process.stdout.read(1)
+        if not char:
+            pytest.fail(f"the app ended before asking {prompt!r}:\n{seen}")
+        seen += char
+    return seen
+
+
+def _csrf(page: Page) -> dict[str, str]:
+    return {"csrfmiddlewaretoken": page.csrf_token()}

@@ -297,12 +297,17 @@ def test_decide_answers_an_order_its_token_may_use(qr_redis, case):
     write(qr_redis, case.order)
     answer = decide(case.token)
     if case.usable:
-        assert answer == {"outcome": "decided", "state": A.letter}
+        assert answer == {"outcome": "decided", "state": A.letter, **asked(case.order)}
         assert_stored(qr_redis, decided(case.order, A))
     else:
         same_flow = case.order and case.order["f"] == APPROVE.letter
         assert answer == {"outcome": "unusable", "state": case.order["s"] if same_flow else ""}
         assert_stored(qr_redis, case.order)
+
+
+def asked(fields: dict) -> dict:
+    """What a decided answer says of the browser that asked, for the record."""
+    return {"requester": fields.get("r", ""), "requester_ip": fields.get("i", "")}
 
 
 # -- DECIDE: the outcomes ---------------------------------------------------------------
@@ -349,7 +354,8 @@ def test_decide_outcomes(qr_redis, fields, answer, outcome, state):
     write(qr_redis, fields)
     approve, number_ok = ANSWERS[answer]
     reply = decide(frame(APPROVE, AGE), approve=approve, number_ok=number_ok)
-    assert reply == {"outcome": outcome, "state": as_stored(state)}
+    told = asked(fields) if outcome == "decided" else {}
+    assert reply == {"outcome": outcome, "state": as_stored(state), **told}
     assert_stored(qr_redis, decided(fields, state) if outcome == "decided" else fields)
     if outcome == "decided" and state is not A:
         assert not set(APPROVAL_FIELDS) & set(stored(qr_redis))
@@ -357,7 +363,8 @@ def test_decide_outcomes(qr_redis, fields, answer, outcome, state):
 
 def test_decide_first_answer_is_final(qr_redis):
     write(qr_redis, order(APPROVE))
-    assert decide(frame(APPROVE, AGE), approve=False) == {"outcome": "decided", "state": "n"}
+    first = decide(frame(APPROVE, AGE), approve=False)
+    assert first == {"outcome": "decided", "state": "n", **asked(order(APPROVE))}
     assert decide(frame(APPROVE, AGE)) == {"outcome": "mine", "state": "n"}
     assert decide(frame(APPROVE, AGE), claimer=OTHER_CLAIMER) == {"outcome": "taken", "state": "n"}
     assert_stored(qr_redis, decided(order(APPROVE), N))

@@ -26,7 +26,7 @@ import qrauth
 from qrauth.conf import settings as qrauth_settings
 from qrauth.qr import render_png
 
-from .helpers import browser_of, decode_png, open_qr_page, scan
+from .helpers import IPHONE_SAFARI, WINDOWS_CHROME, browser_of, decode_png, open_qr_page, scan
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
@@ -41,14 +41,6 @@ def _default_language_after():
 
 PACKAGE = Path(qrauth.__file__).resolve().parent
 LANGUAGES = ["sv", "ru"]
-WINDOWS_CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0 Safari/537.36"
-)
-IPHONE_SAFARI = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-)
 
 # Phrases written here by hand, so that a test fails if the catalogs are
 # swapped, empty or English: the comparisons with gettext alone would not.

@@ -22,6 +22,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "qrauth",
     "demo",
+    # The app's token for the JSON API (demo/app.py plays a native app).
+    "rest_framework",
+    "rest_framework.authtoken",
 ]
 
 MIDDLEWARE = [
@@ -30,6 +33,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Logs out a device signed out on the devices page (/qr/devices/).
+    "qrauth.middleware.SignedOutDevicesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -71,6 +76,9 @@ STATIC_URL = "/static/"
 USE_TZ = True
 TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+# A native app approves with a Django REST framework token (demo/app.py).
+AUTH_QR_CODE_API_AUTHENTICATORS = ["qrauth.contrib.rest_framework.token_authentication"]
 
 if os.environ.get("REDIS_URL"):
     AUTH_QR_CODE_REDIS_URL = os.environ["REDIS_URL"]

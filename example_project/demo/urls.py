@@ -1,5 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from rest_framework.authtoken.views import obtain_auth_token
 
 from . import views
 
@@ -8,4 +9,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("qr/", include("qrauth.urls")),
+    # The demo app's sign-in: a username and password for a token.
+    path("api/token/", obtain_auth_token, name="api_token"),
 ]

@@ -27,13 +27,13 @@ import logging
 from django.http import HttpRequest
 
 from .. import claims, scans, signals, store, tokens
-from ..model import Flow, Order, State
+from ..model import Decision, Flow, Order, State
 from ..policy import user_may_use
 from ..stepup import needs_step_up
 from . import common
 from .common import Outcome, device, invalid, invalid_token, stale
 
-__all__ = ["at_resume", "at_scan_url"]
+__all__ = ["answer_scan", "at_resume", "at_scan_url", "look_at_code"]
 
 logger = logging.getLogger("qrauth.flows")
 
@@ -53,6 +53,32 @@ def at_resume(request: HttpRequest) -> Outcome:
     would be signed in where ("details", with the ``order``), or why not.
     Also where a phone comes back after signing in or stepping up."""
     return common.at_last_scan(request, FLOW, _show, _answer)
+
+
+def look_at_code(request: HttpRequest, auth_code: str) -> Outcome:
+    """The JSON API's look at a code an app scanned: what the phone's page
+    shows ("details", with the ``order`` and the scan's ``handle`` to answer
+    with), or why not, as ``at_resume`` says it."""
+    token = common.parse(auth_code)
+    if token is None:
+        return invalid(request, FLOW, None)
+    shown = _show(request, token, auth_code)
+    if shown.kind != "details":
+        return shown
+    handle = scans.scan_handle(token, claims.claimer_digest(request))
+    return Outcome("details", {"order": shown.order, "handle": handle})
+
+
+def answer_scan(request: HttpRequest, handle: str, action: str, number: str) -> Outcome:
+    """The JSON API's Approve or Deny of the scan ``look_at_code`` handed
+    out to this caller: as ``_answer``; "invalid" for a handle that is not
+    this caller's."""
+    if not request.user.is_authenticated:
+        return Outcome("sign_in_first")
+    scan = scans.handled_scan(handle, claims.claimer_digest(request))
+    if scan is None:
+        return invalid(request, FLOW, None)
+    return _decide(request, scan[1], True, action, number)
 
 
 def _scanned(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Outcome:
@@ -135,9 +161,17 @@ def _answer(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Ou
     """The phone's Approve or Deny: "done" (with the ``state`` the order is
     in now), or "taken", "invalid", "stale", "sign_in_first", "bad_action",
     "not_allowed", "step_up_first"."""
+    vouched = scans.scan_vouched(request, auth_code)
+    action, number = request.POST.get("action", ""), request.POST.get("number", "")
+    return _decide(request, token, vouched, action, number)
+
+
+def _decide(
+    request: HttpRequest, token: tokens.ScanToken, vouched: bool, action: str, number: str
+) -> Outcome:
     if not request.user.is_authenticated:
         return Outcome("sign_in_first")
-    approving = _DECISIONS.get(request.POST.get("action", ""))
+    approving = _DECISIONS.get(action)
     if approving is None:
         return Outcome("bad_action")
     if not user_may_use(request, request.user, FLOW.value):
@@ -149,10 +183,10 @@ def _answer(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Ou
         token,
         claims.claimer_digest(request),
         approving,
-        request.POST.get("number", "").strip(),
+        number.strip(),
         user,
         device(request),
-        scans.scan_vouched(request, auth_code),
+        vouched,
     )
     ref = tokens.order_ref(token.order_id)
     if decision.outcome == "taken":
@@ -164,17 +198,19 @@ def _answer(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Ou
         if decision.state in State.OPEN:
             return _unusable(request, token, ref)
         return invalid(request, FLOW, ref)
-    _announce(request, decision.state, ref)
+    _announce(request, decision, ref)
     # The scan cookie stays: Back to this page shows the answer again.
     return Outcome("done", {"state": decision.state})
 
 
-def _announce(request: HttpRequest, state: State, ref: str) -> None:
+def _announce(request: HttpRequest, decision: Decision, ref: str) -> None:
     kwargs = {"sender": FLOW.value, "request": request, "user": request.user, "order_ref": ref}
+    state = decision.state
     if state == State.APPROVED:
         logger.info("qrauth: order %s approved", ref)
         signals.approved.send(**kwargs, device=device(request))
         return
     reason = "wrong_number" if state == State.WRONG_NUMBER else "denied"
     logger.info("qrauth: order %s denied: %s", ref, reason)
-    signals.denied.send(**kwargs, device=device(request), reason=reason)
+    asked = {"requester": decision.requester, "requester_ip": decision.requester_ip}
+    signals.denied.send(**kwargs, device=device(request), reason=reason, **asked)

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth import authenticate, login
 from django.http import HttpRequest
 
-from .. import issuers, limits, scans, signals, tokens
+from .. import issuers, limits, scans, signals, signins, tokens
 from ..devices import describe_user_agent
 from ..model import Flow, Issue, Order
 
@@ -122,10 +122,13 @@ def sign_in(request: HttpRequest, order: Order, flow: Flow) -> Outcome:
 
 
 def log_in(request: HttpRequest, user: Any, order: Order, flow: Flow) -> Outcome:
-    """Log ``user`` in on this device for ``order``, log and signal it."""
+    """Log ``user`` in on this device for ``order``, record, log and signal it."""
     login(request, user)
+    record = signins.record_sign_in(request, user, order, flow)
     logger.info("qrauth: order %s signed in a device", order.ref)
-    signals.signed_in.send(sender=flow.value, request=request, user=user, order_ref=order.ref)
+    signals.signed_in.send(
+        sender=flow.value, request=request, user=user, order_ref=order.ref, signin=record
+    )
     return Outcome("signed_in", {"user": user})
 
 

@@ -120,13 +120,15 @@ def decide(request: HttpRequest, auth_code: str, action: str) -> Outcome:
     if allow and needs_step_up(request):  # lending the account needs a fresh authentication
         return Outcome("step_up")
     user = (request.user.pk, tokens.auth_digest(request.user))
-    if not store.desktop_decides(*bound, allow, user):
+    asked = store.desktop_decides(*bound, allow, user)
+    if asked is None:
         return Outcome("expired")
     ref = tokens.order_ref(auth_code)
     kwargs = {"sender": FLOW.value, "request": request, "user": request.user, "order_ref": ref}
     if allow:
         signals.approved.send(**kwargs, device="")
     else:
-        signals.denied.send(**kwargs, device="", reason="denied")
+        phone = {"requester": asked.device, "requester_ip": asked.requester_ip}
+        signals.denied.send(**kwargs, device="", reason="denied", **phone)
     logger.info("qrauth: order %s %s by its desktop", ref, "allowed" if allow else "denied")
     return Outcome("allowed" if allow else "denied")

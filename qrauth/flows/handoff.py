@@ -32,7 +32,7 @@ from .common import (
     start_order,
 )
 
-__all__ = ["at_continue", "at_scan_url", "show_code"]
+__all__ = ["answer_scan", "at_continue", "at_scan_url", "look_at_code", "show_code"]
 
 logger = logging.getLogger("qrauth.flows")
 
@@ -72,6 +72,33 @@ def at_continue(request: HttpRequest) -> Outcome:
     if _signed_in_by_a_code(request) and scans.remembered_scan(request) is None:
         return Outcome("already_signed_in", {"account": request.user})
     return common.at_last_scan(request, FLOW, _question, _answer)
+
+
+def look_at_code(request: HttpRequest, auth_code: str) -> Outcome:
+    """The JSON API's look at a code a phone scanned: "question" (as
+    ``at_continue``, with the scan's ``handle`` to answer with), "own_code"
+    in the browser that shows it, or why not."""
+    token = common.parse(auth_code)
+    if token is None:
+        return invalid(request, FLOW, None)
+    if issuers.owned_order(request, FLOW, token.order_id) is not None:
+        return _look_unless_own(request, token, auth_code)
+    asked = _question(request, token, auth_code)
+    if asked.kind != "question":
+        return asked
+    return Outcome("question", {**asked.data, "handle": scans.scan_handle(token, "")})
+
+
+def answer_scan(request: HttpRequest, handle: str, action: str) -> Outcome:
+    """The JSON API's Continue or Cancel (``action``: "continue" or
+    "decline") of the scan ``look_at_code`` handed out: as ``_answer``, and
+    "bad_action" for any other action."""
+    scan = scans.handled_scan(handle, "")
+    if scan is None:
+        return invalid(request, FLOW, None)
+    if action not in ("continue", "decline"):
+        return Outcome("bad_action")
+    return _answered(request, scan[1], True, action)
 
 
 def _signed_in_by_a_code(request: HttpRequest) -> bool:
@@ -149,13 +176,14 @@ def _answer(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> Ou
     """The phone's Continue or Cancel: "signed_in", "waiting" (the desktop
     must allow it), "declined", "not_declined", "refused" (by the backend)
     or "invalid". Either way the scan cookie is used up."""
-    outcome = _answered(request, token, scans.scan_vouched(request, auth_code))
+    vouched = scans.scan_vouched(request, auth_code)
+    outcome = _answered(request, token, vouched, request.POST.get("action", ""))
     scans.forget_scan(request)
     return outcome
 
 
-def _answered(request: HttpRequest, token: tokens.ScanToken, vouched: bool) -> Outcome:
-    if request.POST.get("action") == "decline":
+def _answered(request: HttpRequest, token: tokens.ScanToken, vouched: bool, action: str) -> Outcome:
+    if action == "decline":
         return _decline(request, token, vouched)
     if settings.DESKTOP_CONFIRMATION:
         return confirmation.ask(request, token, vouched)

@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import clock, tokens
 from ..conf import settings
-from ..model import Collected, Flow, Issue, OverLimit, State, Status
+from ..model import Collected, Flow, Issue, Order, OverLimit, State, Status
 from . import counters, scripts
 from .client import default
 from .keys import order_key
@@ -175,19 +175,22 @@ def refuse_order(order_id: str, binding_digest: str) -> bool:
     return bool(default.run(scripts.REFUSE, order_key(order_id), binding=binding_digest))
 
 
-def desktop_decides(order_id: str, binding_digest: str, allow: bool, user: tuple[Any, str]) -> bool:
+def desktop_decides(
+    order_id: str, binding_digest: str, allow: bool, user: tuple[Any, str]
+) -> Order | None:
     """The issuing desktop, signed in as ``user`` (user id, auth digest),
-    allows or denies the phone that asked. An allow seals the order for
-    that phone's session, read first (two round trips: the script refuses
-    if another phone's claim came in between), and for the desktop's own
-    user, whatever Redis says."""
+    allows or denies the phone that asked: the order as it was asked (the
+    phone's device and address), None when there was nothing to decide.
+    An allow seals the order for that phone's session, read first (two
+    round trips: the script refuses if another phone's claim came in
+    between), and for the desktop's own user, whatever Redis says."""
     order = peek_order(order_id)
     if order is None or order.state != State.ASKING_DESKTOP:
-        return False
+        return None
     user_id, auth = str(user[0]), user[1]
     issued = tokens.order_seal(order_id, HANDOFF, user_id, auth, "issued", order.sealed_at)
     if allow and not hmac.compare_digest(issued.encode(), order.seal.encode()):
-        return False  # not this desktop's order as it was issued: edited in Redis
+        return None  # not this desktop's order as it was issued: edited in Redis
     allows = f"allowed:{order.claimer}"
     seal = tokens.order_seal(order_id, HANDOFF, user_id, auth, allows, order.sealed_at)
     decided = default.run(
@@ -198,4 +201,4 @@ def desktop_decides(order_id: str, binding_digest: str, allow: bool, user: tuple
         claimer=order.claimer,
         seal=seal,
     )
-    return bool(decided)
+    return order if decided else None

@@ -146,4 +146,6 @@ def decide_order(
         decided=decided,
     )
     answer = scripts.pairs(reply)
-    return Decision(answer["outcome"], State.from_letter(answer["state"]))
+    state = State.from_letter(answer["state"])
+    asked = answer.get("requester", ""), answer.get("requester_ip", "")
+    return Decision(answer["outcome"], state, *asked)

@@ -19,7 +19,7 @@ from ..model import Order, State
 from . import responses
 from .decorators import qrauth_view
 
-__all__ = ["approve", "approve_resume"]
+__all__ = ["age_text", "approve", "approve_resume"]
 
 FLOW = steps.FLOW
 
@@ -62,13 +62,14 @@ def _details(request: HttpRequest, outcome: Outcome) -> HttpResponse:
         "requester": device_label(order.requester),
         "requester_ip": order.requester_ip,
         "same_network": same_network(order.requester_ip, client_ip(request)),
-        "age": _age(age),
+        "age": age_text(age),
         "number_matching": bool(order.number),
     }
     return render(request, "qrauth/approve.html", context)
 
 
-def _age(seconds: int) -> str:
+def age_text(seconds: int) -> str:
+    """How long ago a code appeared, in words."""
     if seconds < 1:
         return _("just now")
     if seconds < 60:

@@ -2,7 +2,7 @@
 
 It stacks, in this order: the flow being on (404 while it is off), who may
 come (login required, or open even under LoginRequiredMiddleware), CSRF on
-a view that takes POST, the allowed methods (405), and ``_protected``: the
+a view that takes POST, the allowed methods (405), and ``protected``: the
 headers of a page that carries a code, a 503 or 429 for people (or JSON)
 instead of a traceback, and qrauth's cookies (the browser's codes, the
 phone's scan) saved only with an answer that was not refused.
@@ -28,7 +28,7 @@ from ..model import Flow, OverLimit, StoreUnavailable
 from ..policy import requires_flow
 from . import responses
 
-__all__ = ["REFERRER_POLICY", "already_logged", "protect_headers", "qrauth_view"]
+__all__ = ["REFERRER_POLICY", "already_logged", "protect_headers", "protected", "qrauth_view"]
 
 View = Callable[..., HttpResponse]
 
@@ -46,7 +46,10 @@ def qrauth_view(
     LoginRequiredMiddleware). ``json``: the 503 and 429 are JSON."""
 
     def decorate(view: View) -> View:
-        wrapped = _protected(view, json)
+        if json:
+            wrapped = protected(view, responses.unavailable_json, responses.limited_json)
+        else:
+            wrapped = protected(view, responses.unavailable_page, responses.limited_page)
         wrapped = require_http_methods(list(methods))(wrapped)
         if "POST" in methods:
             wrapped = csrf_protect(wrapped)  # even on a site without CsrfViewMiddleware
@@ -84,7 +87,11 @@ def _restore_session(request: HttpRequest, snapshot: _Snapshot | None) -> None:
     request.session.modified = request.session.session_key != key
 
 
-def _protected(view: View, json: bool) -> View:
+def protected(
+    view: View,
+    unavailable: Callable[[HttpRequest], HttpResponse],
+    limited: Callable[[HttpRequest, int], HttpResponse],
+) -> View:
     """Headers for pages and images that carry or use a code, and a 503 page
     for people (never a traceback) while Redis is unreachable.
 
@@ -102,9 +109,8 @@ def _protected(view: View, json: bool) -> View:
 
     A request refused either way leaves the session as it came, and the
     browser's codes cookie too: it writes nothing to the session store.
+    ``unavailable`` and ``limited`` answer those two refusals.
     """
-    unavailable = responses.unavailable_json if json else responses.unavailable_page
-    limited = responses.limited_json if json else responses.limited_page
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -128,7 +134,7 @@ def _protected(view: View, json: bool) -> View:
 
 
 def protect_headers(response: HttpResponse) -> HttpResponse:
-    """No caching, no framing, the origin only as Referer (see ``_protected``)."""
+    """No caching, no framing, the origin only as Referer (see ``protected``)."""
     add_never_cache_headers(response)
     response["X-Frame-Options"] = "DENY"
     response["Referrer-Policy"] = REFERRER_POLICY

@@ -6,7 +6,8 @@
 --   approve: '1' approves, '0' denies; user, auth: the phone's user id and
 --   auth digest; seal: the seal of the approved sign-in, made at decided (seconds)
 -- Returns: pairs: outcome (decided, mine, taken or unusable) and state
---   (for unusable, '' when as good as gone)
+--   (for unusable, '' when as good as gone); for decided, also the
+--   requester (the browser that asked) and its address, for the record
 --#include order
 --#include usable
 --#include announce
@@ -27,4 +28,4 @@ if state == STATE.approved then
   redis.call('HSET', KEYS[1], 'u', ARG.user, 'a', ARG.auth, 'z', ARG.seal, 'e', ARG.decided)
 end
 announce(state)
-return {'outcome', 'decided', 'state', state}
+return {'outcome', 'decided', 'state', state, 'requester', order.r or '', 'requester_ip', order.i or ''}
