@@ -424,6 +424,13 @@ def test_the_demo_app_approves_a_code_read_from_a_file(demo_server, demo_env, tm
     assert "Answered: approved" in output, shown + output
     home = desktop.post(f"/qr/signin/collect/{code}/", {"confirm": "account", **_csrf(page)})
     assert signed_in_as("bob") in home.text
+    # The desktop is one of bob's linked devices, and alice (staff) sees
+    # the sign-in on record in the admin.
+    assert "(this device)" in desktop.get("/qr/devices/").text
+    admin = Browser(demo_server.base_url)
+    admin.log_in("alice", "qrauth-demo")
+    records = admin.get("/admin/qrauth/signin/")
+    assert "bob" in records.text and "signed in" in records.text
 
 
 def _read_until(process: subprocess.Popen, prompt: str) -> str:
