@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from django.conf import settings as django_settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, router, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone as django_timezone
@@ -38,6 +38,7 @@ from .models import SignedOutBy, SignIn, SignInOutcome
 
 __all__ = [
     "MARKER",
+    "database",
     "end",
     "forget_seen",
     "is_live",
@@ -133,8 +134,14 @@ def record_sign_in(request: HttpRequest, user: Any, order: Order, flow: Flow) ->
         logger.error("qrauth: order %s not signed in: no record (%s)", order.ref, _MIGRATE_HINT)
         raise
     request.session[MARKER] = str(record.public_id)
-    notices.new_device(request, record)
+    # After the commit: a mail server does not hold the sign-in's transaction.
+    transaction.on_commit(lambda: notices.new_device(request, record), using=database())
     return record
+
+
+def database() -> str:
+    """The database the records are written to (the site's routers decide)."""
+    return router.db_for_write(SignIn)
 
 
 # -- denials and refusals --------------------------------------------------------------

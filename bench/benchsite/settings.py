@@ -34,6 +34,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # As a site with the devices page runs it: a QR-signed-in session's
+    # requests each look its sign-in record up.
+    "qrauth.middleware.SignedOutDevicesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
