@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 from qrauth import store
 
 from .helpers import collect, everything_in_redis, open_signin, signed_in_as, status
-from .openapi import described
+from .openapi import DOCUMENT, described
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
@@ -340,9 +340,41 @@ def test_neither_the_token_nor_the_code_reaches_redis_or_the_logs(
         assert secret not in caplog.text
 
 
-def test_the_description_is_served_and_valid(client):
+def served_schemes(client) -> dict:
     from openapi_spec_validator import validate
 
     response = client.get(reverse("qrauth_api_schema"))
     assert response.status_code == 200
-    validate(json.loads(response.content))
+    served = json.loads(response.content)
+    validate(served)
+    assert served["security"] == [{name: []} for name in served["components"]["securitySchemes"]]
+    return served["components"]["securitySchemes"]
+
+
+def test_the_description_is_served_with_the_schemes_this_site_accepts(client, settings):
+    assert list(served_schemes(client)) == ["drfToken", "cookieSession"]
+    settings.AUTH_QR_CODE_API_AUTHENTICATORS = []
+    settings.SESSION_COOKIE_NAME = "site_session"
+    assert served_schemes(client) == {
+        "cookieSession": {
+            **DOCUMENT["components"]["securitySchemes"]["cookieSession"],
+            "name": "site_session",
+        }
+    }
+
+
+def own_authenticator(request):
+    return None
+
+
+own_authenticator.openapi_scheme = ("siteKey", {"type": "apiKey", "in": "header", "name": "X-Key"})
+
+
+def test_a_sites_own_authenticator_may_describe_its_scheme(client, settings):
+    settings.AUTH_QR_CODE_API_AUTHENTICATORS = [
+        "qrauth.contrib.allauth.headless_session_token",
+        "tests.test_api.own_authenticator",
+    ]
+    schemes = served_schemes(client)
+    assert list(schemes) == ["allauthSessionToken", "siteKey", "cookieSession"]
+    assert schemes["siteKey"]["name"] == "X-Key"

@@ -46,6 +46,10 @@ def headless_session_token(request: HttpRequest) -> ApiCredential | None:
     return ApiCredential(user, "allauth-session", token, _authenticated_at(session))
 
 
+# The security scheme of the shipped OpenAPI description (qrauth/openapi.json).
+headless_session_token.openapi_scheme = "allauthSessionToken"
+
+
 def _authenticated_at(session) -> int | None:
     records = session.get(_ALLAUTH_RECORDS)
     if not isinstance(records, list):

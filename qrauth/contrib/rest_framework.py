@@ -66,3 +66,7 @@ def token_authentication(request: HttpRequest) -> ApiCredential | None:
     from rest_framework.authentication import TokenAuthentication
 
     return from_drf(TokenAuthentication, "drf-token")(request)
+
+
+# The security scheme of the shipped OpenAPI description (qrauth/openapi.json).
+token_authentication.openapi_scheme = "drfToken"

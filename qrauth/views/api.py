@@ -9,12 +9,12 @@ with the handle (POST). Same rules, limits and refusals as the pages.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .. import clock
+from ..api_description import site_description
 from ..conf import settings
 from ..devices import client_ip, device_label, same_network
 from ..flows import Outcome, confirmation
@@ -164,10 +164,8 @@ def api_handoff_finish(request: HttpRequest, wait: str) -> HttpResponse:
     return _handoff_answer(finished)
 
 
-_SCHEMA = Path(__file__).resolve().parent.parent / "openapi.json"
-
-
 @api_view(("GET",), headers=False)
 def api_schema(request: HttpRequest) -> HttpResponse:
-    """This API's OpenAPI 3.1 description (qrauth/openapi.json)."""
-    return HttpResponse(_SCHEMA.read_bytes(), content_type="application/json")
+    """This API's OpenAPI 3.1 description, with the security schemes this
+    site accepts (qrauth/openapi.json is the whole of it)."""
+    return JsonResponse(site_description(), json_dumps_params={"ensure_ascii": False})
