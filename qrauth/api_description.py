@@ -22,7 +22,7 @@ from django.utils.module_loading import import_string
 
 from .conf import settings
 
-__all__ = ["SHIPPED", "site_description"]
+__all__ = ["SHIPPED", "header_of", "scheme_of", "site_description"]
 
 SHIPPED = Path(__file__).resolve().parent / "openapi.json"
 _COOKIE = "cookieSession"
@@ -45,11 +45,25 @@ def site_description() -> dict[str, Any]:
 
 
 def _header_schemes(shipped: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    found = []
-    for path in settings.API_AUTHENTICATORS:
-        named = getattr(import_string(path), "openapi_scheme", None)
-        if isinstance(named, str) and named in shipped:
-            found.append((named, shipped[named]))
-        elif isinstance(named, tuple) and len(named) == 2:
-            found.append(named)
-    return found
+    schemes = (scheme_of(import_string(path)) for path in settings.API_AUTHENTICATORS)
+    return [scheme for scheme in schemes if scheme is not None]
+
+
+def scheme_of(authenticator: Any) -> tuple[str, dict[str, Any]] | None:
+    """(name, OpenAPI security scheme) an authenticator declares, or None."""
+    named = getattr(authenticator, "openapi_scheme", None)
+    shipped = _shipped()["components"]["securitySchemes"]
+    if isinstance(named, str) and named in shipped:
+        return named, shipped[named]
+    if isinstance(named, tuple) and len(named) == 2 and isinstance(named[1], dict):
+        return named
+    return None
+
+
+def header_of(scheme: dict[str, Any]) -> str | None:
+    """The request header a security scheme reads, if it reads one."""
+    if scheme.get("type") == "http":
+        return "Authorization"
+    if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+        return scheme.get("name")
+    return None

@@ -56,6 +56,11 @@ E006 = (
     "AUTH_QR_CODE_USER_POLICY cannot be imported ({error}).",
     "Point it at a callable policy(request, user, flow) -> bool, or set it to None.",
 )
+E009 = (
+    "AUTH_QR_CODE_API_AUTHENTICATORS: {path!r} cannot be imported ({error}).",
+    "List dotted paths to callables authenticator(request) -> ApiCredential | None, such as "
+    "'qrauth.contrib.rest_framework.token_authentication'.",
+)
 E007 = (
     "QR codes point at {domain!r}, the current Site's domain, which this site does not "
     "serve (ALLOWED_HOSTS): phones would send live sign-in codes there.",
@@ -116,6 +121,24 @@ def _user_policy(**kwargs: Any) -> list[Error]:
         return [Error(E006[0].format(error=exc), hint=E006[1], id="qrauth.E006")]
     if not callable(policy):
         return [Error(E006[0].format(error="not callable"), hint=E006[1], id="qrauth.E006")]
+    return []
+
+
+def _api_authenticators(**kwargs: Any) -> list[Error]:
+    paths = getattr(django_settings, "AUTH_QR_CODE_API_AUTHENTICATORS", ())
+    if not isinstance(paths, (list, tuple)):
+        return []  # E004 says what is wrong with it
+    return [error for path in paths if isinstance(path, str) for error in _importable(path)]
+
+
+def _importable(path: str) -> list[Error]:
+    try:
+        found = import_string(path)
+    except ImportError as exc:
+        return [Error(E009[0].format(path=path, error=exc), hint=E009[1], id="qrauth.E009")]
+    if not callable(found):
+        error = E009[0].format(path=path, error="not callable")
+        return [Error(error, hint=E009[1], id="qrauth.E009")]
     return []
 
 
@@ -267,6 +290,7 @@ for _check in (
     _backend,
     _settings,
     _user_policy,
+    _api_authenticators,
     _session_engine,
     _redis,
     _site_domain,

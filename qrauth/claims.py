@@ -35,8 +35,9 @@ def claimer_digest(request: HttpRequest) -> str:
 def _secret(request: HttpRequest) -> str | None:
     credential = credential_of(request)
     if credential is not None:
-        # Apart from any session secret: "api:" never starts a random one.
-        return f"api:{credential.scheme}:{credential.key}"
+        # Apart from any session secret ("api:" never starts a random one),
+        # and from any other user's, whatever a site's keys look like.
+        return f"api:{credential.scheme}:{credential.user.pk}:{credential.key}"
     return request.session.get(_CLAIMER_KEY)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
+from .api_description import header_of, scheme_of
 from .conf import settings
 
 __all__ = [
@@ -51,6 +52,11 @@ class ApiCredential:
     key: str = field(repr=False)
     authenticated_at: int | None = None
 
+    def __post_init__(self) -> None:
+        # An empty key would make one claim of every caller of the scheme.
+        if not self.scheme or not self.key:
+            raise ValueError("an ApiCredential needs its scheme and its credential's key")
+
 
 class InvalidCredential(Exception):
     """An authenticator found its header, and the header is not valid."""
@@ -65,10 +71,13 @@ def _authenticators() -> list[Authenticator]:
 
 def authenticate_header(request: HttpRequest) -> ApiCredential | None:
     """The credential a header of ``request`` carries, kept on the request
-    for ``credential_of``; None when no authenticator found its header.
-    Raises InvalidCredential for a header that is there but wrong, or that
-    names a user who may not sign in (inactive)."""
-    for authenticate in _authenticators():
+    for ``credential_of``; None when the request sends none of the headers
+    the authenticators read. Raises InvalidCredential for a header that is
+    there but wrong (also one of another scheme in a header an
+    authenticator reads: "Authorization: Bearer" where only DRF's "Token"
+    is taken), or that names a user who may not sign in (inactive)."""
+    authenticators = _authenticators()
+    for authenticate in authenticators:
         credential = authenticate(request)
         if credential is None:
             continue
@@ -77,7 +86,16 @@ def authenticate_header(request: HttpRequest) -> ApiCredential | None:
         setattr(request, _ATTRIBUTE, credential)
         request.user = credential.user
         return credential
+    if any(header in request.headers for header in _headers_read(authenticators)):
+        raise InvalidCredential("a credential header that no authenticator takes")
     return None
+
+
+def _headers_read(authenticators: list[Authenticator]) -> set[str]:
+    """The headers the authenticators declare (their ``openapi_scheme``)."""
+    schemes = (scheme_of(authenticate) for authenticate in authenticators)
+    headers = (header_of(scheme[1]) for scheme in schemes if scheme is not None)
+    return {header for header in headers if header}
 
 
 def credential_of(request: HttpRequest) -> ApiCredential | None:

@@ -33,15 +33,13 @@ from django.utils.deprecation import MiddlewareMixin
 
 from . import signins
 from .models import SignedOutBy, SignIn
+from .signins import EXPIRY_SLACK
 
 __all__ = ["EXPIRY_SLACK", "MIDDLEWARE", "SignedOutDevicesMiddleware", "guarded"]
 
 logger = logging.getLogger(__name__)
 
 MIDDLEWARE = "qrauth.middleware.SignedOutDevicesMiddleware"
-
-# How far a record's expiry may lag its session's before it is written again.
-EXPIRY_SLACK = timedelta(hours=1)
 
 _GUARDED = "_qrauth_guarded"
 

@@ -37,6 +37,7 @@ from .model import Flow, Order
 from .models import SignedOutBy, SignIn, SignInOutcome
 
 __all__ = [
+    "EXPIRY_SLACK",
     "MARKER",
     "database",
     "end",
@@ -211,18 +212,29 @@ def _record_quietly(user: Any, flow: str, outcome: str, **fields: Any) -> None:
 # -- which devices are still signed in ---------------------------------------------------
 
 
+# How far a record's expiry may lag its session's (the middleware writes it
+# again only past that): a record counts as live that long after its expiry,
+# so that a device in use never drops off its user's page, even with
+# sessions shorter than the lag. A device whose session did expire stays
+# listed that much longer; signing it out then changes nothing.
+EXPIRY_SLACK = timedelta(hours=1)
+
+
 def live_sign_ins(user: Any) -> QuerySet[SignIn]:
     """``user``'s devices that qrauth signed in and that are still signed in
     (not signed out, their session not expired), newest first."""
     return SignIn.objects.filter(
-        user=user, outcome=SignInOutcome.SIGNED_IN, signed_out_at__isnull=True, expires__gt=now()
+        user=user,
+        outcome=SignInOutcome.SIGNED_IN,
+        signed_out_at__isnull=True,
+        expires__gt=now() - EXPIRY_SLACK,
     )
 
 
 def is_live(record: SignIn) -> bool:
     """Whether ``record``'s device is still signed in, as ``live_sign_ins`` says."""
     signed_in = record.outcome == SignInOutcome.SIGNED_IN and record.signed_out_at is None
-    return signed_in and record.expires is not None and record.expires > now()
+    return signed_in and record.expires is not None and record.expires > now() - EXPIRY_SLACK
 
 
 def marker_of(request: HttpRequest) -> str | None:

@@ -28,8 +28,9 @@ from django.urls import include, path, reverse
 
 from qrauth import signins
 from qrauth.flows import devices as steps
-from qrauth.middleware import EXPIRY_SLACK, SignedOutDevicesMiddleware
+from qrauth.middleware import SignedOutDevicesMiddleware
 from qrauth.models import SignedOutBy, SignIn
+from qrauth.signins import EXPIRY_SLACK
 
 from .helpers import WINDOWS_CHROME, browser_of, signed_in_as
 from .journeys import approve, hand_off
@@ -208,7 +209,8 @@ def test_the_page_lists_the_users_live_devices_only(clock, alices_phone, desktop
         flow="handoff",
         outcome="signed_in",
         at=signins.now(),
-        expires=signins.now() - timedelta(seconds=1),
+        # Past its expiry, and past the lag the middleware allows it.
+        expires=signins.now() - EXPIRY_SLACK - timedelta(seconds=1),
     )
     listed = [row["id"] for row in desktop.get(DEVICES).context["devices"]]
     assert listed == [str(mine.public_id)]
@@ -411,7 +413,7 @@ def qrauth_queries(browser: Client, url: str = "/") -> list[str]:
     return [q["sql"] for q in queries if "qrauth_signin" in q["sql"]]
 
 
-def test_a_session_that_qrauth_did_not_sign_in_costs_no_query(desktop):
+def test_a_session_that_qrauth_did_not_sign_in_costs_no_record_query(desktop):
     assert qrauth_queries(desktop) == []
     assert qrauth_queries(Client()) == []
 
@@ -485,7 +487,7 @@ def test_signing_out_this_very_device_logs_it_out_at_once(alices_phone, alice, s
 
 def test_an_expired_device_is_not_signed_out_again(clock, alices_phone, desktop, alice):
     record = record_of(alices_phone)
-    clock.now += 14 * 24 * 3600 + 1  # past SESSION_COOKIE_AGE
+    clock.now += 14 * 24 * 3600 + EXPIRY_SLACK.total_seconds() + 1  # past SESSION_COOKIE_AGE
     assert steps.sign_out_device(request_of(desktop, alice), record.public_id) is False
 
 
@@ -579,10 +581,10 @@ def test_no_email_unless_asked_for(alice, desktop, phone, committed_hand_off):
 
 
 @pytest.mark.usefixtures("mailing")
-def test_a_user_without_an_email_address_gets_none(alice, desktop, phone):
+def test_a_user_without_an_email_address_gets_none(alice, desktop, phone, committed_hand_off):
     alice.email = ""
     alice.save()
-    hand_off(desktop, phone)
+    committed_hand_off(desktop, phone)
     assert mail.outbox == []
 
 
@@ -599,3 +601,24 @@ def test_a_mail_that_fails_is_logged_and_the_sign_in_stands(
         committed_hand_off(desktop, phone)
     assert signed_in_as(phone) == "alice"
     assert "no new-device email for sign-in" in caplog.text
+
+
+def test_an_active_device_with_a_short_session_stays_listed_and_can_be_signed_out(
+    settings, clock, alice, desktop, phone
+):
+    """A site with a 30-minute idle timeout (SESSION_COOKIE_AGE = 1800,
+    saved at every request): the record's expiry may lag its session's by
+    up to EXPIRY_SLACK (an hour), longer than the session's whole life."""
+    settings.SESSION_SAVE_EVERY_REQUEST = True
+    settings.SESSION_COOKIE_AGE = 1800
+    hand_off(desktop, phone)
+    assert signed_in_as(phone) == "alice"
+    for _ in range(8):  # in use every five minutes, for forty minutes
+        clock.now += 300
+        phone.get("/")
+    assert signed_in_as(phone) == "alice"  # its session lives on, saved each time
+    listed = desktop.get(DEVICES).context["devices"]
+    assert len(listed) == 1, "the phone is signed in, but not on the devices page"
+    desktop.post(reverse("qrauth_device_sign_out", args=[listed[0]["id"]]))
+    phone.get("/")
+    assert signed_in_as(phone) is None

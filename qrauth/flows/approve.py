@@ -63,8 +63,8 @@ def look_at_code(request: HttpRequest, auth_code: str) -> Outcome:
     if token is None:
         return invalid(request, FLOW, None)
     shown = _show(request, token, auth_code)
-    if shown.kind != "details":
-        return shown
+    if shown.kind != "details" or request.method == "HEAD":  # a HEAD claims nothing
+        return Outcome(shown.kind, {**shown.data, "handle": ""})
     handle = scans.scan_handle(token, claims.claimer_digest(request))
     return Outcome("details", {"order": shown.order, "handle": handle})
 

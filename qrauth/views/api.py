@@ -33,6 +33,7 @@ __all__ = [
     "api_handoff_answer",
     "api_handoff_finish",
     "api_handoff_wait",
+    "api_schema",
 ]
 
 # What the flows' refusals are called in the API (see api_base._ERRORS).

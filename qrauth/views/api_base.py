@@ -75,13 +75,11 @@ def api_error(code: str, **extra: Any) -> JsonResponse:
 def json_body(request: HttpRequest, *fields: str) -> dict[str, str]:
     """The string ``fields`` of a JSON object body ("" for one left out);
     ApiError "bad_request" for any other body or a field that is no string."""
-    if request.content_type != "application/json":
-        raise ApiError("bad_request", detail="send Content-Type: application/json")
     try:
         body = json.loads(request.body or b"null")
     except RequestDataTooBig:
         raise ApiError("bad_request", detail="the body is too large") from None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise ApiError("bad_request", detail="the body is not JSON") from None
     if not isinstance(body, dict):
         raise ApiError("bad_request", detail="the body must be a JSON object")
@@ -114,7 +112,15 @@ def _csrf_refused(request: HttpRequest) -> bool:
 
 def _caller_refusal(request: HttpRequest, headers: bool) -> HttpResponse | None:
     """Who calls: a header credential (``headers``), else the cookie
-    session, which must pass CSRF on a POST."""
+    session, which must pass CSRF on a POST.
+
+    Every POST is JSON, whatever it carries: a page of another site can send
+    a form or text/plain without asking, but JSON only after a CORS
+    preflight the site refuses. So a credential the browser adds by itself
+    (HTTP Basic, a client certificate) cannot be made to sign devices out
+    from another site, and Django's CSRF check never parses a form here."""
+    if request.method in _UNSAFE and request.content_type != "application/json":
+        return api_error("bad_request", detail="send Content-Type: application/json")
     if headers:
         try:
             if authenticate_header(request) is not None:
