@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -50,7 +52,7 @@ __all__ = [
     "on_logged_out",
     "on_rejected",
     "prunable",
-    "record_sign_in",
+    "signing_in",
     "recorded_address",
     "remember_seen",
     "seen",
@@ -110,34 +112,49 @@ def _address(request: HttpRequest | None) -> str:
 # -- signing in ----------------------------------------------------------------------
 
 
-def record_sign_in(request: HttpRequest, user: Any, order: Order, flow: Flow) -> SignIn | None:
-    """Record that ``request``'s device was just signed in as ``user`` and
-    mark its new session with the record; None while recording is off.
-    Called after ``login()``, which may have replaced the session."""
+@contextmanager
+def signing_in(
+    request: HttpRequest, user: Any, order: Order, flow: Flow
+) -> Iterator[SignIn | None]:
+    """Around ``login()``: the record that ``request``'s device is being
+    signed in as ``user`` (None while recording is off), and the new
+    session marked with it.
+
+    The record is written first, in one transaction with the login's own
+    writes (the new session's row, last_login): one commit instead of
+    three, and on SQLite a transaction whose first statement writes, so it
+    waits its turn for the lock instead of failing to upgrade a read. None
+    of them stands without the others: a device signed in without its
+    record could never be listed nor signed out by its user."""
     if not settings.RECORD_SIGNINS:
-        return None
+        yield None
+        return
+    with transaction.atomic(using=database()):
+        record = _record(request, user, order, flow)
+        yield record
+        request.session[MARKER] = str(record.public_id)
+        # After the commit: a mail server does not hold the transaction.
+        transaction.on_commit(lambda: notices.new_device(request, record), using=database())
+
+
+def _record(request: HttpRequest, user: Any, order: Order, flow: Flow) -> SignIn:
     at = now()
     try:
-        record = SignIn.objects.create(
+        return SignIn.objects.create(
             user=user,
             flow=flow.value,
             outcome=SignInOutcome.SIGNED_IN,
             at=at,
             device=_device(request),
             address=_address(request),
+            # As login() keeps it: cycle_key keeps a session's own expiry.
             expires=at + timedelta(seconds=request.session.get_expiry_age()),
             approver=order.approver,
             approver_device=order.approver_device,
         )
     except DatabaseError:
-        # The sign-in fails with it: a device that is signed in without its
-        # record could never be listed nor signed out by its user.
         logger.error("qrauth: order %s not signed in: no record (%s)", order.ref, _MIGRATE_HINT)
         raise
-    request.session[MARKER] = str(record.public_id)
-    # After the commit: a mail server does not hold the sign-in's transaction.
-    transaction.on_commit(lambda: notices.new_device(request, record), using=database())
-    return record
 
 
 def database() -> str:

@@ -278,7 +278,11 @@ def sign_in_queries(desktop: Client) -> list[str]:
     with CaptureQueriesContext(connection) as queries:
         phone.post(path)
     assert signed_in_as(phone) == "alice"
-    return [query["sql"] for query in queries]
+    statements = [query["sql"] for query in queries]
+    return [sql for sql in statements if not sql.startswith(_TRANSACTION_CONTROL)]
+
+
+_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN")
 
 
 def test_recording_a_sign_in_is_one_insert(settings, desktop):
@@ -289,6 +293,14 @@ def test_recording_a_sign_in_is_one_insert(settings, desktop):
     assert len(recorded) == len(without) + 1
     (ours,) = [sql for sql in recorded if "qrauth_signin" in sql]
     assert ours.startswith("INSERT")
+
+
+def test_the_record_is_the_first_write_of_the_sign_in(desktop):
+    """Its transaction then holds SQLite's write lock from its first
+    statement, and waits its turn for it instead of failing to upgrade a
+    read while another request writes."""
+    writes = [sql for sql in sign_in_queries(desktop) if not sql.startswith("SELECT")]
+    assert writes[0].startswith('INSERT INTO "qrauth_signin"'), writes
 
 
 def test_a_poll_writes_no_record(desktop, phone, computer):

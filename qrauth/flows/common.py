@@ -123,8 +123,8 @@ def sign_in(request: HttpRequest, order: Order, flow: Flow) -> Outcome:
 
 def log_in(request: HttpRequest, user: Any, order: Order, flow: Flow) -> Outcome:
     """Log ``user`` in on this device for ``order``, record, log and signal it."""
-    login(request, user)
-    record = signins.record_sign_in(request, user, order, flow)
+    with signins.signing_in(request, user, order, flow) as record:
+        login(request, user)
     logger.info("qrauth: order %s signed in a device", order.ref)
     signals.signed_in.send(
         sender=flow.value, request=request, user=user, order_ref=order.ref, signin=record
