@@ -140,3 +140,10 @@ def test_the_list_says_nothing_of_sessions_or_tokens(desktop, phone, alice):
     body = json.dumps(devices(app))
     assert phone.session.session_key not in body
     assert Token.objects.get(user=alice).key not in body
+
+
+@pytest.mark.parametrize("body", [b"[]", b"1", b"not json"])
+def test_a_sign_out_whose_body_is_not_a_json_object_is_a_bad_request(alice, body):
+    url = reverse("qrauth_api_devices_sign_out_others")
+    response = app_of(alice).post(url, body, content_type="application/json")
+    assert described(response, OTHERS, "post")["error"]["code"] == "bad_request"

@@ -158,6 +158,7 @@ def api_handoff_wait(request: HttpRequest, wait: str) -> HttpResponse:
 @api_view(("POST",), flow=handoff_steps.FLOW, headers=False)
 def api_handoff_finish(request: HttpRequest, wait: str) -> HttpResponse:
     """Sign this device in, once its desktop allowed it."""
+    json_body(request)  # {}: every POST is JSON
     finished = confirmation.finish(request, wait)
     if finished.kind == "waiting":
         hint = wait_payload(finished.state, 0)["hint"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from ..flows import devices as steps
-from .api_base import ApiError, api_view
+from .api_base import ApiError, api_view, json_body
 
 __all__ = ["api_device_sign_out", "api_devices", "api_devices_sign_out_others"]
 
@@ -27,6 +27,7 @@ def api_devices(request: HttpRequest) -> HttpResponse:
 @api_view(("POST",))
 def api_device_sign_out(request: HttpRequest, device: str) -> HttpResponse:
     """Sign one of the caller's devices out (at its next request)."""
+    json_body(request)  # {}: every POST is JSON
     _signed_in(request)
     return JsonResponse({"signed_out": int(steps.sign_out_device(request, device))})
 
@@ -34,5 +35,6 @@ def api_device_sign_out(request: HttpRequest, device: str) -> HttpResponse:
 @api_view(("POST",))
 def api_devices_sign_out_others(request: HttpRequest) -> HttpResponse:
     """Sign out every device qrauth signed the caller in on, but this one."""
+    json_body(request)  # {}: every POST is JSON
     _signed_in(request)
     return JsonResponse({"signed_out": steps.sign_out_others(request)})
