@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from .helpers import open_qr_page, scan, signed_in_as
 from .openapi import described
+from .test_api import code_on_screen
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qr_redis")]
 
@@ -111,8 +112,7 @@ def test_a_code_signs_one_phone_in(desktop, spa):
 
 def test_the_browser_that_shows_the_code_is_told_so(desktop):
     auth_code = open_qr_page(desktop)
-    frame = desktop.get(reverse("qrauth_status", args=[auth_code])).json()["frame"]
-    code = urlsplit(frame).path.rstrip("/").rsplit("/", 1)[1]
+    code = code_on_screen(desktop, auth_code)
     own = described(look(desktop, code), LOOK, "get")
     assert own["error"]["code"] == "own_code"
 
@@ -142,8 +142,7 @@ def decide(desktop: Client, auth_code: str, action: str):
 def asked(desktop: Client, spa: Client) -> tuple[str, str]:
     """The phone continues and waits: (the desktop's auth_code, the wait)."""
     auth_code = open_qr_page(desktop)
-    frame = desktop.get(reverse("qrauth_status", args=[auth_code])).json()["frame"]
-    code = urlsplit(frame).path.rstrip("/").rsplit("/", 1)[1]
+    code = code_on_screen(desktop, auth_code)
     details = described(look(spa, code), LOOK, "get")
     assert details["desktop_confirmation"] is True
     waiting = answer(spa, details["scan"])
