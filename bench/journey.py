@@ -72,7 +72,8 @@ class Flow:
 QRAUTH = Flow("qrauth, plain image", "/qr/", "/qr/pic/")  # a browser without JavaScript
 QRAUTH_ANIMATED = Flow("qrauth, animated", "/qr/", "", animated=True)  # the default page
 SESAME = Flow("sesame", "/sesame/", "/sesame/pic/", redirects=False)
-FLOWS = (QRAUTH_ANIMATED, QRAUTH, SESAME)
+OUR_FLOWS = (QRAUTH_ANIMATED, QRAUTH)
+FLOWS = (*OUR_FLOWS, SESAME)
 
 
 # -- HTTP, as a browser that keeps its cookies --------------------------------

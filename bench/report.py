@@ -88,6 +88,30 @@ OUR_JOURNEYS = {
 }
 
 
+def unrecorded(flow_name: str) -> str:
+    """The name of ``flow_name``'s journeys on the server that records no sign-in."""
+    return f"{flow_name}, not recorded"
+
+
+def recording_rows(journeys: dict[str, float]) -> list[Row]:
+    """Each of qrauth's journeys with sign-ins on record against the same
+    journey on a server that records none (AUTH_QR_CODE_RECORD_SIGNINS =
+    False), in the same run: what recording costs."""
+    rows: list[Row] = []
+    for flow, name in OUR_JOURNEYS.items():
+        recorded, not_recorded = journeys[flow], journeys[unrecorded(flow)]
+        rows.append(
+            (
+                f"   {name}: sign-ins on record, against none recorded, journeys/s",
+                f"{recorded:.1f}",
+                f"{not_recorded:.1f} (AUTH_QR_CODE_RECORD_SIGNINS = False)",
+                f"{recorded / not_recorded:.2f} (on record/none)",
+                "",
+            )
+        )
+    return rows
+
+
 def journey_rows(journeys: dict[str, float], steps: dict[str, dict[str, float]]) -> list[Row]:
     """Journeys per second, then each step's ms beside django-sesame's; a
     step sesame's journey does not make has no baseline (qrauth's scan
@@ -107,6 +131,7 @@ def journey_rows(journeys: dict[str, float], steps: dict[str, dict[str, float]])
                 _at_least(ratio, 1.0),
             )
         )
+    rows += recording_rows(journeys)
     for flow, name in OUR_JOURNEYS.items():
         for step, what in STEP_NAMES.items():
             mine = steps[flow][step]

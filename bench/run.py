@@ -120,12 +120,16 @@ def measure_served(folder: Path) -> report.Results:
     results.growth = measure_growth(folder, growth_polls)
     polls = _issue(POLLED_ORDERS, "bench")
     wrk = polling.Wrk(SECONDS, LATENCY_SECONDS, CLIENT_CPUS, _requests(folder, polls, "polls"))
-    with servers.gunicorn(folder / "gunicorn.log", WORKERS, SERVER_CPUS) as base_url:
+    no_records = {"BENCH_RECORD_SIGNINS": "0"}
+    with (
+        servers.gunicorn(folder / "gunicorn.log", WORKERS, SERVER_CPUS) as base_url,
+        servers.gunicorn(folder / "unrecorded.log", WORKERS, SERVER_CPUS, no_records) as other_url,
+    ):
         polling.check_answers(base_url, polls[0])
         print("row 1, the status poll against the bare view:")
         results.polling = polling.status_against_bare(base_url, wrk, REPEATS, WARM_UP_SECONDS)
         polling.check_answers(base_url, polls[-1])
-        results.journeys, results.steps = measure_journeys(base_url, polls)
+        results.journeys, results.steps = measure_journeys(base_url, other_url, polls)
     return results
 
 
@@ -174,25 +178,42 @@ def measure_growth(folder: Path, polls: list[orders.Poll]) -> dict[str, polling.
 
 
 def measure_journeys(
-    base_url: str, polls: list[orders.Poll]
+    base_url: str, unrecorded_url: str, polls: list[orders.Poll]
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Row 2: journeys per second of each flow (median of JOURNEY_REPEATS),
-    and the ms of each step."""
+    and the ms of each step. qrauth's flows also run on a second server
+    that keeps no record of sign-ins (``unrecorded_url``), in turn with the
+    others: what recording costs, measured in the same run."""
     print("row 2, the whole hand-off against django-sesame:")
     cookies = [poll.cookie for poll in polls]
-    journey.check_journeys(base_url, cookies[0])
+    runs = [(flow.name, flow, base_url) for flow in journey.FLOWS]
+    runs += [(report.unrecorded(flow.name), flow, unrecorded_url) for flow in journey.OUR_FLOWS]
+    _check_records(base_url, unrecorded_url, cookies[0])
     cpus = {int(cpu) for cpu in CLIENT_CPUS.split(",")}
-    for flow in journey.FLOWS:
-        journey.run_load(flow, base_url, cookies, WARM_UP_SECONDS, JOURNEY_CLIENTS, cpus)
-    rates: dict[str, list[float]] = {flow.name: [] for flow in journey.FLOWS}
+    for _, flow, url in runs:
+        journey.run_load(flow, url, cookies, WARM_UP_SECONDS, JOURNEY_CLIENTS, cpus)
+    rates: dict[str, list[float]] = {name: [] for name, _, _ in runs}
     for repeat in range(JOURNEY_REPEATS):
-        for flow in journey.FLOWS if repeat % 2 == 0 else journey.FLOWS[::-1]:
+        for name, flow, url in runs if repeat % 2 == 0 else runs[::-1]:
             seconds, before = JOURNEY_SECONDS, _cpu_jiffies()
-            rate = journey.run_load(flow, base_url, cookies, seconds, JOURNEY_CLIENTS, cpus)
-            print(f"  {flow.name:19} {seconds} s: {rate:.1f} journeys/s, {_busy(before)}")
-            rates[flow.name].append(rate)
+            rate = journey.run_load(flow, url, cookies, seconds, JOURNEY_CLIENTS, cpus)
+            print(f"  {name:33} {seconds} s: {rate:.1f} journeys/s, {_busy(before)}")
+            rates[name].append(rate)
     steps = journey.step_costs(base_url, cookies[1:], STEP_JOURNEYS)
     return {name: statistics.median(values) for name, values in rates.items()}, steps
+
+
+def _check_records(base_url: str, unrecorded_url: str, cookie: str) -> None:
+    """Fail early unless every journey signs its phone in, and a sign-in is
+    on record from the first server and only from it."""
+    from qrauth.models import SignIn
+
+    for url, expected in ((base_url, 1), (unrecorded_url, 0)):
+        before = SignIn.objects.count()
+        journey.check_journeys(url, cookie)
+        recorded = SignIn.objects.count() - before
+        if recorded != expected * len(journey.OUR_FLOWS):
+            raise RuntimeError(f"{url} recorded {recorded} sign-ins of {len(journey.OUR_FLOWS)}")
 
 
 def _cpu_jiffies() -> dict[str, tuple[int, int]]:

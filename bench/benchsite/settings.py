@@ -90,3 +90,7 @@ AUTH_QR_CODE_EXPIRATION_TIME = 900
 # bench/run.py turns the minimum interval between polls off for that server.
 if "BENCH_STATUS_INTERVAL" in os.environ:
     AUTH_QR_CODE_STATUS_INTERVAL = float(os.environ["BENCH_STATUS_INTERVAL"])
+
+# Row 2 measures the hand-off also on a server that keeps no record of
+# sign-ins (bench/run.py sets this to "0" there): what recording costs.
+AUTH_QR_CODE_RECORD_SIGNINS = os.environ.get("BENCH_RECORD_SIGNINS", "1") == "1"
