@@ -273,6 +273,7 @@ def settings_line() -> str:
         f"-c{polling.load.CONNECTIONS}, {SECONDS} s; latency: wrk -c1, {LATENCY_SECONDS} s; "
         f"{REPEATS} of each, alternating, after a {WARM_UP_SECONDS} s warm-up; medians. "
         f"Journeys: {JOURNEY_REPEATS} runs of {JOURNEY_SECONDS} s each, alternating; medians; "
+        "on two new gunicorns alike, one recording no sign-in (qrauth's journeys only); "
         f"steps one journey at a time, {STEP_JOURNEYS} each, medians. qrauth's rate limits "
         "at their defaults, except row 5's minimum interval between polls (off: it polls 100 "
         f"orders faster than pages do); row 5: {GROWTH_REPEATS} of each."
