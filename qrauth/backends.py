@@ -27,7 +27,7 @@ from .sessions import issuer_still_bound
 # An order's flow -> the flow's name (signals, policy).
 FLOW_NAMES = {flow: flow.value for flow in Flow}
 
-__all__ = ["FLOW_NAMES", "QRAuthBackend", "check_order_user"]
+__all__ = ["FLOW_NAMES", "QRAuthBackend", "check_order_account", "check_order_user"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +39,28 @@ def check_order_user(
 
     ``user`` is None when the account no longer exists.
 
+    Refused for any reason of ``check_order_account``, and, for a hand-off,
+    when the issuing browser no longer holds the order (signed out,
+    switched user; a newer code cancels it in Redis).
+    """
+    user, reason = check_order_account(order, request)
+    if reason is None and order.flow == Flow.HANDOFF and not issuer_still_bound(order):
+        return user, "signed_out"
+    return user, reason
+
+
+def check_order_account(
+    order: Order, request: HttpRequest | None = None
+) -> tuple[AbstractBaseUser | None, str | None]:
+    """``check_order_user`` but for the issuing browser's session, which
+    takes a second session load: (user, None) if the order is authentic
+    and its account may sign in, else (user, reason).
+
     Refused when the order's seal does not match its fields (edited or
     stitched together in Redis: nothing in Redis alone can sign anyone in),
     when the user is gone or inactive, when the password changed
     since the code was issued or approved (the session auth hash moved on),
-    when the site's policy (AUTH_QR_CODE_USER_POLICY) says no, and, for a
-    hand-off, when the issuing browser no longer holds the order (signed
-    out, switched user; a newer code cancels it in Redis).
+    and when the site's policy (AUTH_QR_CODE_USER_POLICY) says no.
     """
     if not _sealed(order):
         logger.warning("qrauth: order %s refused: its seal does not match", order.ref)
@@ -62,8 +77,6 @@ def check_order_user(
     flow = FLOW_NAMES[order.flow]
     if not user_may_use(request, user, flow):
         return user, "not_allowed"
-    if order.flow == Flow.HANDOFF and not issuer_still_bound(order):
-        return user, "signed_out"
     return user, None
 
 

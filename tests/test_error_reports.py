@@ -49,11 +49,11 @@ def live_static_token(desktop: Client) -> str:
     return tokens.scan_token(order_id)
 
 
-def drop_sessions_table() -> None:
-    """Every session load fails from now on, as in a database outage
+def drop_table(table: str) -> None:
+    """Every query of ``table`` fails from now on, as in a database outage
     (rolled back with the test's transaction)."""
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE django_session")
+        cursor.execute(f"DROP TABLE {table}")
 
 
 def texts_of(mail) -> list[str]:
@@ -71,16 +71,20 @@ def assert_reported_without(admin_mail: AdminMail, token: str, failure: str) -> 
     assert any(mail.alternatives for mail in admin_mail.outbox) == admin_mail.html
 
 
-def scan_while_sessions_fail(desktop: Client, method: str) -> str:
-    """A phone opens (GET, and the page it leads to, where the issuing
-    desktop's session is loaded) or confirms (POST) a live scan URL, the
-    token also in its query, form, Referer and a cookie, while no session
-    can be loaded (loading the issuing desktop's raises); return the token."""
+# What fails where: the page a GET leads to loads the code's user; Continue
+# (POST) also loads the issuing desktop's session.
+FAILING_TABLE = {"get": "auth_user", "post": "django_session"}
+
+
+def scan_while_the_database_fails(desktop: Client, method: str) -> str:
+    """A phone opens (GET, and the page it leads to) or confirms (POST) a
+    live scan URL, the token also in its query, form, Referer and a cookie,
+    while the table that step loads first cannot be read; return the token."""
     token = live_static_token(desktop)
     path = reverse("qr_code_login", args=[token])
     phone = Client(raise_request_exception=False)
     phone.cookies["last_scan"] = token
-    drop_sessions_table()
+    drop_table(FAILING_TABLE[method])
     response = getattr(phone, method)(
         f"{path}?next={path}",
         {"next": path} if method == "post" else None,
@@ -95,8 +99,8 @@ def scan_while_sessions_fail(desktop: Client, method: str) -> str:
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_a_database_error_on_a_scan_url_mails_no_token(admin_mail, desktop, method):
-    token = scan_while_sessions_fail(desktop, method)
-    assert_reported_without(admin_mail, token, "no such table: django_session")
+    token = scan_while_the_database_fails(desktop, method)
+    assert_reported_without(admin_mail, token, f"no such table: {FAILING_TABLE[method]}")
     [first, *_] = admin_mail.outbox
     failed = "/qr/continue/" if method == "get" else "/qr/<qrauth token>/"
     assert f"Internal Server Error: {failed}" in first.subject
@@ -108,7 +112,7 @@ def test_a_database_error_on_a_scan_url_mails_not_the_issuing_session_key(admin_
     # The traceback's variables below issuer_still_bound hold the desktop's
     # session key, unsealed (a query's parameters): as good as its cookie.
     session_key = desktop.session.session_key
-    scan_while_sessions_fail(desktop, "get")
+    scan_while_the_database_fails(desktop, "post")
     assert admin_mail.outbox
     for mail in admin_mail.outbox:
         assert not [text for text in texts_of(mail) if session_key in text]

@@ -80,6 +80,39 @@ def test_image_is_404_for_anyone_but_the_issuing_browser(desktop, alice, who):
     assert other.get(reverse("auth_qr_code", args=[auth_code])).status_code == 404
 
 
+def test_image_loads_the_session_only(desktop, django_assert_num_queries):
+    auth_code = open_qr_page(desktop)
+    # Not the user: the binding decides, as for the status poll, and the
+    # user is checked where the code is used.
+    with django_assert_num_queries(1):
+        assert desktop.get(reverse("auth_qr_code", args=[auth_code])).status_code == 200
+
+
+class SignedInByHeaderMiddleware:
+    """A site's own sign-in that sets request.user on each request and
+    keeps nothing of it in the session (a header from its proxy, say)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        name = request.headers.get("X-Signed-In-As")
+        if name:
+            request.user = get_user_model().objects.get(username=name)
+        return self.get_response(request)
+
+
+def test_image_on_a_site_that_signs_in_without_the_session(desktop, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.SignedInByHeaderMiddleware"]
+    auth_code = open_qr_page(desktop)
+    session = desktop.session
+    del session[SESSION_KEY]  # the binding stays: signed in by the header alone
+    session.save()
+    image = reverse("auth_qr_code", args=[auth_code])
+    assert desktop.get(image).status_code == 404  # nobody signed in
+    assert desktop.get(image, HTTP_X_SIGNED_IN_AS="alice").status_code == 200
+
+
 def test_image_of_a_replaced_order_is_404(desktop):
     first = open_qr_page(desktop)
     open_qr_page(desktop)
@@ -466,8 +499,12 @@ def test_logout_while_redis_is_in_back_off_still_kills_the_code(desktop, phone):
 def test_switching_user_without_logout_kills_the_code(desktop, phone):
     path = scan(desktop)
     desktop.force_login(get_user_model().objects.create_user("bob"))  # login() flushes
-    assert phone.get(path, follow=True).redirect_chain[-1][0] == INVALID
+    # The question does not load the issuing session (Continue decides):
+    # it asks, and Continue refuses.
+    asked = phone.get(path, follow=True)
+    assert "qrauth/confirm.html" in [t.name for t in asked.templates]
     assert phone.post(path)["Location"] == INVALID
+    assert SESSION_KEY not in phone.session
 
 
 def test_a_deleted_desktop_session_kills_the_code(desktop, phone):
@@ -481,6 +518,14 @@ def test_a_newer_code_wins_even_if_cancelling_the_old_one_failed(desktop, phone,
     monkeypatch.setattr(store, "cancel_order", lambda *args: False)
     scan(desktop)
     assert phone.post(old)["Location"] == INVALID
+
+
+def test_the_question_loads_the_codes_user_only(desktop, phone, django_assert_num_queries):
+    phone.get(scan(desktop))
+    # Not the issuing desktop's session: Continue checks that, and refuses
+    # (test_switching_user_without_logout_kills_the_code).
+    with django_assert_num_queries(1):
+        assert phone.get(reverse("qrauth_continue")).status_code == 200
 
 
 def test_deleted_user_is_refused(desktop, phone, alice):

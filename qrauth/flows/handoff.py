@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
 from .. import issuers, scans, sessions, signals, store, tokens
-from ..backends import QRAuthBackend, check_order_user
+from ..backends import QRAuthBackend, check_order_account
 from ..conf import settings
 from ..model import Flow, Order
 from ..policy import user_may_use
@@ -141,7 +141,13 @@ def _question(request: HttpRequest, token: tokens.ScanToken, auth_code: str) -> 
     order = _look(request, token, scans.scan_vouched(request, auth_code))
     if isinstance(order, Outcome):
         return order
-    user, reason = check_order_user(order, request)
+    # The question asks; Continue decides, and checks everything again. So
+    # the question does not load the issuing browser's session too (it
+    # would be a quarter of the question's time): a browser that signs out
+    # cancels its code in Redis, which the look above already sees, and
+    # what is left (a change of user without logout, a logout while Redis
+    # was down) is refused at Continue, before anyone is signed in.
+    user, reason = check_order_account(order, request)
     if reason is not None:
         return invalid(request, FLOW, order.ref, user, reason)
     if request.method == "GET":

@@ -8,9 +8,11 @@ bar, the history or the page.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -68,9 +70,22 @@ def qr_code_page(request: HttpRequest) -> HttpResponse:
 @qrauth_view(flow=FLOW, login=None)
 def qr_code_picture(request: HttpRequest, auth_code: str) -> HttpResponse:
     """The QR image of this browser's order; 404 for anyone else."""
-    if not request.user.is_authenticated:
+    user_id = _signed_in_id(request)
+    if user_id is None:
         raise Http404("no such QR code")
-    return picture(request, FLOW, auth_code, "qr_code_login", request.user.pk)
+    return picture(request, FLOW, auth_code, "qr_code_login", user_id)
+
+
+def _signed_in_id(request: HttpRequest) -> Any:
+    """Whom this browser is signed in as, read from its session without
+    loading the user: the image gives this browser no more than its status
+    poll does (the binding decides), and whether that user may still sign
+    in is checked where the code is used. From ``request.user`` only on a
+    site that signs people in without the session."""
+    user_id = request.session.get(SESSION_KEY)
+    if user_id is not None:
+        return user_id
+    return request.user.pk if request.user.is_authenticated else None
 
 
 @qrauth_view(("GET", "HEAD", "POST"), flow=FLOW)
