@@ -34,6 +34,10 @@ _MASK = 2  # dark where the column is a multiple of 3 (ISO/IEC 18004, table 10)
 _MODE_BYTE = 0b0100
 _PAD_BYTES = (0xEC, 0x11)
 _LIGHT, _DARK = ord("0"), ord("1")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# '0'/'1' modules to 1-bit grey pixels (light is 1, white; dark 0), by way
+# of two letters that a module's run of pixels then replaces.
+_TO_LETTERS = bytes.maketrans(b"01", b"LD")
 
 
 class ContentTooLong(ValueError):
@@ -261,12 +265,6 @@ def render_png(content: str, box_size: int = 8) -> bytes:
     header = struct.pack(">IIBBBBB", width, width, 1, 0, 0, 0, 0)  # 1-bit grey, no interlace
     pixels = zlib.compress(b"".join(scanlines), 1)
     return _PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", pixels) + _chunk(b"IEND", b"")
-
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# '0'/'1' modules to 1-bit grey pixels (light is 1, white; dark 0), by way
-# of two letters that a module's run of pixels then replaces.
-_TO_LETTERS = bytes.maketrans(b"01", b"LD")
 
 
 def _scanline(row: bytes, box_size: int, width: int) -> bytes:
