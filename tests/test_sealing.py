@@ -271,7 +271,9 @@ def test_open_sealed_opens_the_aes_format():
 
 
 # Values of a length the earlier format padded (as a Django session key is).
-@pytest.mark.parametrize("value", [SESSION_KEY, "x", "a" * 100, "é ✓!"])
+@pytest.mark.parametrize(
+    "value", [SESSION_KEY, "x", "a" * 100, "é ✓!"], ids=["session-key", "x", "100", "unicode"]
+)
 def test_open_sealed_opens_the_format_before_0_3(value):
     old = _old_seal(ORDER_ID, value)
     assert "." not in old
