@@ -21,7 +21,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from .test_example_project import demo_env, demo_server  # noqa: F401 (fixtures)
+from .test_example_project import demo_database, demo_env, demo_server  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.slow]
 

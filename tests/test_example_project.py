@@ -14,6 +14,7 @@ import html
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,13 +44,17 @@ HTTP_TIMEOUT = 10.0
 # -- the demo's processes -----------------------------------------------------
 
 
+def demo_environment(folder: Path) -> dict[str, str]:
+    """The environment of ``make demo`` (embedded Redis), with every file in ``folder``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "REDIS_URL")}
+    env["DEMO_DATABASE"] = str(folder / "db.sqlite3")
+    env["DEMO_REDIS_DIR"] = str(folder / "redis")
+    return env
+
+
 @pytest.fixture
 def demo_env(tmp_path) -> dict[str, str]:
-    """The environment of ``make demo`` (embedded Redis), with every file in tmp_path."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "REDIS_URL")}
-    env["DEMO_DATABASE"] = str(tmp_path / "db.sqlite3")
-    env["DEMO_REDIS_DIR"] = str(tmp_path / "redis")
-    return env
+    return demo_environment(tmp_path)
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -165,11 +170,22 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory) -> Path:
+    """``make demo``'s first two steps, once a run: a database migrated and
+    holding alice and bob. Each demo server gets a copy (``manage.py`` is
+    some 5 s on a loaded machine, and the steps are the same every time)."""
+    env = demo_environment(tmp_path_factory.mktemp("demo-database"))
+    manage(env, "migrate", "--noinput")
+    manage(env, "demo_users")
+    assert embedded_redis_servers(env) == []
+    return Path(env["DEMO_DATABASE"])
+
+
 @pytest.fixture
-def demo_server(demo_env, tmp_path) -> Iterator[DemoServer]:
+def demo_server(demo_database, demo_env, tmp_path) -> Iterator[DemoServer]:
     """``make demo``: migrate, create alice and bob, serve on a free port."""
-    manage(demo_env, "migrate", "--noinput")
-    manage(demo_env, "demo_users")
+    shutil.copyfile(demo_database, demo_env["DEMO_DATABASE"])
     server = start_demo(demo_env, tmp_path / "demo.log")
     try:
         server.wait_until_answering()
