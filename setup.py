@@ -49,6 +49,7 @@ setup(
             "pytest>=7",
             "pytest-django>=4.5",
             "pytest-asyncio>=0.24",
+            "pytest-xdist>=3.5",
             "httpx>=0.27",
             "uvicorn[standard]>=0.30",
             "fakeredis[lua]>=2.20",
