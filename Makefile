@@ -48,7 +48,7 @@ docs: $(VENV)/.installed-docs
 	$(SPHINX_BUILD)
 
 # The suite on TEST_WORKERS processes (pytest-xdist; 2, as CI has two
-# cores): about 8 minutes there instead of 14. A file's tests stay on one
+# cores): about 9 minutes there instead of 14. A file's tests stay on one
 # worker (--dist loadfile), so a file's browser, demo database and servers
 # start once. TEST_WORKERS=0 runs it in this one process.
 TEST_WORKERS ?= 2

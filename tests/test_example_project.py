@@ -184,7 +184,8 @@ def demo_database(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def demo_server(demo_database, demo_env, tmp_path) -> Iterator[DemoServer]:
-    """``make demo``: migrate, create alice and bob, serve on a free port."""
+    """``make demo``: a database as migrate and demo_users leave it (a copy
+    of ``demo_database``), served on a free port."""
     shutil.copyfile(demo_database, demo_env["DEMO_DATABASE"])
     server = start_demo(demo_env, tmp_path / "demo.log")
     try:
