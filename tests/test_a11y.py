@@ -583,14 +583,17 @@ def test_the_sign_in_page_announces_the_scan_and_the_number(browsers, bob, live_
     # the screen knows of a scan, not yet of the phone that asks the number.
     # (Opened in one go, a poll may or may not fall between the two steps.)
     assert phone.request.get(frame, max_redirects=0).status == 302
-    scanned = "Scanned on a phone (Safari on iOS). Check the details on the phone and approve"
+    scanned = (
+        "Scanned on a phone (Safari on iOS). Check the details on the phone and approve the "
+        "sign-in there."
+    )
     desktop.get_by_text(scanned).wait_for()
     phone.goto(frame)  # its question page, vouched for by the scan's cookie
     number = desktop.locator("[data-qrauth-number] strong")
     number.wait_for(state="visible")
     desktop.get_by_text("Type the number").wait_for()
     assert desktop.evaluate("__said") == [
-        f"{scanned} the sign-in there.",
+        scanned,
         f"Scanned on a phone (Safari on iOS). Type the number {number.inner_text()} on the "
         "phone and approve the sign-in.",
     ]
